@@ -1,0 +1,135 @@
+"""The library API: compile `.net` text or files into checked networks, or raise NetspecError."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netspec import ast
+from netspec.build import build, evaluate_lets
+from netspec.check import check
+from netspec.diagnostics import Diagnostic, NetspecError, Severity, did_you_mean, error
+from netspec.ir import Graph, Role
+from netspec.parser import parse
+from netspec.program import Program, gather
+from netspec.source import Sources
+from netspec.trainspec import TrainPlan, plan_training
+from netspec.values import Env, evaluate
+
+
+@dataclass
+class Compiled:
+    """A checked program: every network's IR with types and parameter counts, its training plans,
+    the sources read, and any warnings."""
+
+    program: Program
+    networks: dict[str, Graph]
+    trains: dict[str, TrainPlan]
+    sources: Sources
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def network(self, name: str | None = None) -> Graph:
+        """The named network, or the one that a `train` section names, or the first."""
+        if name is None:
+            name = next(iter(self.trains), None) or next(iter(self.networks))
+        return self.networks[name]
+
+
+def compile(
+    text: str,
+    file: str = "<string>",
+    overrides: Mapping[str, str] | None = None,
+) -> Compiled:
+    """Parse, build and check a spec; raise NetspecError listing every error found.
+
+    >>> net = compile("network n { input x: [4]  y = x -> dense(3) }").network()
+    >>> net.node("y").type, net.node("y").meta["params"]
+    (TensorType(dims=(3,), dtype='real', classes=None), 15)
+    """
+    sources = Sources()
+    sources.add(file, text)
+    module = parse_or_raise(text, file, sources)
+    return compile_module(module, sources, overrides)
+
+
+def compile_file(path: str | Path, overrides: Mapping[str, str] | None = None) -> Compiled:
+    """`compile` on a file; unreadable files raise NetspecError (E100)."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise NetspecError([error("E100", f"cannot read `{name}`: {reason}", None)]) from None
+    return compile(text, name, overrides)
+
+
+def parse_or_raise(text: str, file: str, sources: Sources) -> ast.Module:
+    try:
+        return parse(text, file)
+    except NetspecError as exc:
+        exc.sources = sources
+        raise
+
+
+def compile_module(module: ast.Module, sources: Sources,
+                   overrides: Mapping[str, str] | None = None) -> Compiled:
+    diags: list[Diagnostic] = []
+    program = gather(module, sources, diags)
+    env = Env()
+    _apply_overrides(program, overrides or {}, env, diags)
+    evaluate_lets(list(program.lets.values()), env, diags)
+    networks = build(program, env, diags)
+    for graph in networks.values():
+        check(graph, sources, diags)
+        problems = graph.lint()
+        assert not problems, f"IR invariants broken: {problems}"
+    trains = plan_training(program, networks, env, diags)
+    errors = _dedupe([d for d in diags if d.severity is Severity.ERROR])
+    if errors:
+        raise NetspecError(errors, sources)
+    warnings = [d for d in diags if d.severity is not Severity.ERROR]
+    return Compiled(program, networks, trains, sources, warnings)
+
+
+def _apply_overrides(program: Program, overrides: Mapping[str, str], env: Env,
+                     diags: list[Diagnostic]) -> None:
+    """`--set name=value`: replace a top-level `let` before anything reads it."""
+    for name, text in overrides.items():
+        if name not in program.lets:
+            hint = did_you_mean(name, program.lets) or (
+                "top-level lets: " + ", ".join(f"`{n}`" for n in program.lets) if program.lets
+                else "the spec has no top-level `let`")
+            diags.append(error("E213", f"`--set {name}=...` names no top-level `let`", None, help=hint))
+            continue
+        try:
+            value_ast = parse(f"let {name} = {text}", "<--set>").items[0]
+        except NetspecError:
+            diags.append(error("E213", f"cannot read the value of `--set {name}={text}`", None,
+                               help="values are numbers, names, strings or lists like [1, 8, 8]"))
+            continue
+        assert isinstance(value_ast, ast.Let)
+        value = evaluate(value_ast.value, env, diags)
+        if value is not None:
+            env.values[name] = value
+
+
+def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Repeated units (`* 3`) can fail identically; report each failure once, in source order."""
+    seen: set[tuple[object, ...]] = set()
+    unique = []
+    for d in diags:
+        key = (d.code, d.message, d.primary_span)
+        if key not in seen:
+            seen.add(key)
+            unique.append(d)
+    return sorted(unique, key=lambda d: _order(d))
+
+
+def _order(d: Diagnostic) -> tuple[str, int]:
+    span = d.primary_span
+    return ("", -1) if span is None else (span.file, span.start)
+
+
+def total_params(graph: Graph) -> int:
+    return sum(int(n.meta.get("params", 0)) for n in graph.nodes() if n.role is Role.UNIT)

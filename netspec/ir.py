@@ -1,0 +1,131 @@
+"""The IR: a network as a directed graph of nodes with ordered inputs; networkx stays inside."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import networkx as nx
+
+from netspec.source import Span
+from netspec.types import TensorType
+
+
+class Role(str, Enum):
+    INPUT = "input"
+    UNIT = "unit"
+    OUTPUT = "output"
+    LOSS = "loss"
+
+
+@dataclass(frozen=True)
+class Site:
+    """A block call site: nodes built by the call carry it, outermost first."""
+
+    block: str
+    id: str
+    span: Span
+
+
+@dataclass
+class Node:
+    """One IR node. `type` is declared for inputs and inferred by check for the rest;
+    `meta` holds what later passes attach (parameter count, equation)."""
+
+    id: str
+    role: Role
+    kind: str
+    span: Span
+    params: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None  # the user's name, when they wrote one
+    value_span: Span | None = None  # the whole expression the name stands for
+    scope: tuple[Site, ...] = ()
+    type: TensorType | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """How diagnostics and tables name the node."""
+        return self.name if self.name is not None else self.id
+
+
+class Graph:
+    """A network: nodes by id in insertion order, edges with input ports.
+
+    >>> from netspec.source import NOWHERE
+    >>> g = Graph("n")
+    >>> _ = g.add(Node("x", Role.INPUT, "input", NOWHERE))
+    >>> _ = g.add(Node("y", Role.UNIT, "relu", NOWHERE), inputs=["x"])
+    >>> g.inputs_of("y"), g.users_of("x"), g.topo_order()
+    (['x'], ['y'], ['x', 'y'])
+    """
+
+    def __init__(self, name: str, span: Span | None = None) -> None:
+        self.name = name
+        self.span = span
+        self.names: dict[str, str] = {}  # user name -> node id, at network scope
+        self._g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._order: dict[str, int] = {}
+
+    def add(self, node: Node, inputs: list[str] = ()) -> Node:  # type: ignore[assignment]
+        if node.id in self._order:
+            raise ValueError(f"node `{node.id}` already exists")
+        self._order[node.id] = len(self._order)
+        self._g.add_node(node.id, node=node)
+        for port, src in enumerate(inputs):
+            self._g.add_edge(src, node.id, key=port, port=port)
+        return node
+
+    def node(self, node_id: str) -> Node:
+        return self._g.nodes[node_id]["node"]  # type: ignore[no-any-return]
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._order
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def nodes(self, role: Role | None = None) -> Iterator[Node]:
+        for node_id in self._order:
+            node = self.node(node_id)
+            if role is None or node.role is role:
+                yield node
+
+    def inputs_of(self, node_id: str) -> list[str]:
+        edges = sorted(self._g.in_edges(node_id, data="port"), key=lambda e: e[2])
+        return [src for src, _, _ in edges]
+
+    def users_of(self, node_id: str) -> list[str]:
+        users = {dst for _, dst in self._g.out_edges(node_id)}
+        return sorted(users, key=self._order.__getitem__)
+
+    def edges(self) -> Iterator[tuple[str, str, int]]:
+        """(source, destination, port) in a deterministic order."""
+        for dst in self._order:
+            for port, src in enumerate(self.inputs_of(dst)):
+                yield src, dst, port
+
+    def topo_order(self) -> list[str]:
+        """Nodes in dependency order, ties broken by insertion order (so output is stable)."""
+        return list(nx.lexicographical_topological_sort(self._g, key=self._order.__getitem__))
+
+    def lint(self) -> list[str]:
+        """Invariants every pass keeps; an empty list means the graph is well formed."""
+        problems = []
+        if not nx.is_directed_acyclic_graph(self._g):
+            problems.append("the graph has a cycle")
+        for node in self.nodes():
+            ports = sorted(p for _, _, p in self._g.in_edges(node.id, data="port"))
+            if ports != list(range(len(ports))):
+                problems.append(f"`{node.id}` has input ports {ports}")
+            if node.role is Role.INPUT and ports:
+                problems.append(f"input `{node.id}` has inputs")
+            if node.role in (Role.OUTPUT, Role.LOSS) and self.users_of(node.id):
+                problems.append(f"{node.role.value} `{node.id}` has users")
+        for name, node_id in self.names.items():
+            if node_id not in self:
+                problems.append(f"name `{name}` points at missing node `{node_id}`")
+        return problems
+

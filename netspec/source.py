@@ -1,0 +1,54 @@
+"""Source text and spans: where every AST node, IR node and diagnostic points in a `.net` file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A half-open character range in one source file, with 1-based line and column.
+
+    >>> Span("a.net", 4, 7, 1, 5, 1, 8).excerpt_location()
+    'a.net:1:5'
+    """
+
+    file: str
+    start: int
+    end: int
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def excerpt_location(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def cover(self, other: Span) -> Span:
+        """The smallest span holding both (same file)."""
+        first, last = (self, other) if self.start <= other.start else (other, self)
+        end = self if self.end >= other.end else other
+        return Span(first.file, first.start, end.end, first.line, first.col, end.end_line, end.end_col)
+
+
+NOWHERE = Span("<builtin>", 0, 0, 1, 1, 1, 1)
+
+
+class Sources:
+    """The text of every file a compilation read, so diagnostics can quote it."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+
+    def add(self, file: str, text: str) -> None:
+        self._texts[file] = text
+
+    def text(self, file: str) -> str | None:
+        return self._texts.get(file)
+
+    def line(self, file: str, line: int) -> str | None:
+        text = self._texts.get(file)
+        if text is None:
+            return None
+        lines = text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""

@@ -1,0 +1,62 @@
+"""Elementwise activations: the nonlinearity between affine maps; no parameters, shape kept."""
+
+from __future__ import annotations
+
+from netspec.types import TensorType
+from netspec.units.base import (
+    EquationContext,
+    Params,
+    ParamSpec,
+    ShapeError,
+    Signature,
+    UnitKind,
+    non_negative,
+)
+
+
+def elementwise(kind: str):  # type: ignore[no-untyped-def]
+    """The shape rule of any unit that maps real tensors to real tensors of the same shape."""
+
+    def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+        if not ins[0].is_real:
+            raise ShapeError(
+                "E305", f"`{kind}` expects real values, but its input is {ins[0]}",
+                "needs real input", help="labels feed losses or `embed`", input_index=0,
+            )
+        return ins[0]
+
+    return rule
+
+
+def _eq(formula: str):  # type: ignore[no-untyped-def]
+    def equation(c: EquationContext) -> str:
+        return f"{c.name} = " + formula.format(x=c.inputs[0], **c.params)
+
+    return equation
+
+
+def _kind(name: str, doc: str, formula: str, params: tuple[ParamSpec, ...] = ()) -> UnitKind:
+    return UnitKind(
+        name=name,
+        family="activations",
+        doc=doc,
+        signature=Signature(params=params),
+        shape=elementwise(name),
+        equation=_eq(formula),
+        example=f"input x: [16]\ny = x -> {name}",
+    )
+
+
+KINDS = (
+    _kind("sigmoid", "Logistic sigmoid, squashing to (0, 1).", "1 / (1 + exp(-{x}))"),
+    _kind("tanh", "Hyperbolic tangent, squashing to (-1, 1).", "tanh({x})"),
+    _kind("relu", "Rectified linear unit.", "max(0, {x})"),
+    _kind(
+        "leaky_relu",
+        "ReLU with a small slope for negative inputs.",
+        "max({slope} {x}, {x})",
+        (ParamSpec("slope", "float", "slope for negative inputs", 0.01, check=non_negative),),
+    ),
+    _kind("gelu", "Gaussian error linear unit.", "{x} Phi({x})"),
+    _kind("softplus", "Smooth ReLU.", "log(1 + exp({x}))"),
+)

@@ -1,0 +1,164 @@
+"""What a unit kind is: its signature, shape rule, parameter count, equation, doc and example.
+
+Everything about one kind lives in one `UnitKind` entry of its family module; the stages read
+the entry and never special-case a kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from netspec.types import TensorType
+
+Value = Union[int, float, bool, str, tuple[Any, ...]]
+Params = Mapping[str, Value]
+
+REQUIRED: Any = object()  # the default of a parameter that has none
+
+
+class ShapeError(Exception):
+    """Raised by a shape rule; check turns it into a diagnostic at the unit's call site."""
+
+    def __init__(self, code: str, message: str, label: str = "", help: str | None = None,
+                 input_index: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.label = label
+        self.help = help
+        self.input_index = input_index  # which input to point at as the cause, if one is
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a unit kind.
+
+    `type` is one of: int, float, bool, choice, ints (an int or a list of ints), shape (a list
+    of ints, one of them may be -1). `check` returns a complaint about a well-typed value, or None.
+    """
+
+    name: str
+    type: str
+    doc: str
+    default: Any = REQUIRED
+    choices: tuple[str, ...] = ()
+    check: Callable[[Any], str | None] | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Tensor inputs (fixed names, or variadic with a minimum count), then parameters."""
+
+    inputs: tuple[str, ...] = ("x",)
+    params: tuple[ParamSpec, ...] = ()
+    variadic: bool = False  # inputs repeat: concat(a, b, c)
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class EquationContext:
+    """What an equation needs: the unit's display name, its inputs' names and types, params."""
+
+    name: str
+    inputs: tuple[str, ...]
+    in_types: tuple[TensorType, ...]
+    out_type: TensorType
+    params: Params
+
+
+ShapeRule = Callable[[tuple[TensorType, ...], Params], TensorType]
+CountRule = Callable[[tuple[TensorType, ...], Params, TensorType], int]
+EquationRule = Callable[[EquationContext], str]
+
+
+def no_params(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class UnitKind:
+    """A registry entry. `role` is `unit` or `loss`; `pretrain` names the unsupervised methods
+    a `stage` may apply to it (cd, pcd, reconstruction, dictionary)."""
+
+    name: str
+    family: str
+    doc: str
+    signature: Signature
+    shape: ShapeRule
+    equation: EquationRule
+    example: str  # a network body line using the kind; `x` is an input of example_input type
+    example_input: str = "[16]"
+    count: CountRule = no_params
+    role: str = "unit"
+    pretrain: tuple[str, ...] = ()
+    undirected: bool = False  # drawn as an undirected coupling (RBM)
+    recurrent: bool = False  # drawn with a self-loop
+    merge: bool = False  # drawn as a junction
+    extras: Mapping[str, Any] = field(default_factory=dict)  # hooks later stages add (lower, draw)
+
+
+# Parameter checks shared by the families.
+def positive(v: Any) -> str | None:
+    values = v if isinstance(v, tuple) else (v,)
+    return None if all(x > 0 for x in values) else "must be positive"
+
+
+def non_negative(v: Any) -> str | None:
+    values = v if isinstance(v, tuple) else (v,)
+    return None if all(x >= 0 for x in values) else "must not be negative"
+
+
+def probability(v: Any) -> str | None:
+    return None if 0 <= v < 1 else "must be at least 0 and less than 1"
+
+
+def fmt_dims(*dims: Any) -> str:
+    """`256x64`: a weight's shape as written in equations."""
+    return "x".join(str(d) for d in dims)
+
+
+def expect_flat(kind: str, t: TensorType, index: int = 0) -> int:
+    """The feature size of a flat real input, or a ShapeError saying what to insert.
+
+    Help texts may name `{input}` (the input's name) and `{call}` (the call as written).
+    """
+    if not t.is_real:
+        raise ShapeError(
+            "E305",
+            f"`{kind}` expects real-valued features, but its input is {t}",
+            "needs [N] real input",
+            help="labels feed losses; token ids need `embed` first",
+            input_index=index,
+        )
+    if t.rank != 1:
+        if is_sequence(t):
+            hint = "take the last step first: `{input} -> last -> {call}`"
+        elif t.rank > 1:
+            hint = f"insert `flatten` before `{kind}`: `{{input}} -> flatten -> {{call}}`"
+        else:
+            hint = "give the input a shape such as [N]"
+        raise ShapeError("E301", f"`{kind}` expects a flat input, but `{{input}}` has shape {t}",
+                         "needs [N] input", help=hint, input_index=index)
+    size = t.dims[0]
+    if not isinstance(size, int):
+        raise ShapeError("E301", f"`{kind}` needs a fixed input size, but it gets {t}",
+                         "needs [N] with N a number", input_index=index,
+                         help="sizes that vary per sample need a recurrent unit or pooling first")
+    return size
+
+
+def _is_sequence(t: TensorType) -> bool:
+    return t.rank >= 1 and isinstance(t.dims[0], str)
+
+
+def is_sequence(t: TensorType) -> bool:
+    """A [T, ...] tensor whose first size is symbolic."""
+    return _is_sequence(t)

@@ -1,0 +1,114 @@
+"""Losses: scalar objectives of a prediction and a target; several make a multi-task model."""
+
+from __future__ import annotations
+
+from netspec.types import TensorType
+from netspec.units.base import (
+    EquationContext,
+    Params,
+    ParamSpec,
+    ShapeError,
+    Signature,
+    UnitKind,
+    non_negative,
+    probability,
+)
+
+_WEIGHT = ParamSpec("weight", "float", "weight of this loss in the total", 1.0, check=non_negative)
+SCALAR = TensorType(())
+
+
+def _prediction(kind: str, t: TensorType) -> None:
+    if not t.is_real:
+        raise ShapeError("E305", f"`{kind}` takes a prediction first, but its first input is {t}",
+                         "needs a real prediction", help="write the prediction first, the label second",
+                         input_index=0)
+
+
+def _cross_entropy(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+    pred, target = ins
+    _prediction("cross_entropy", pred)
+    if pred.rank == 0:
+        raise ShapeError("E301", f"`cross_entropy` needs class scores [K], but the prediction is {pred}",
+                         "needs [K] scores", input_index=0)
+    k = pred.dims[-1]
+    if target.dtype == "class":
+        if target.dims != pred.dims[:-1]:
+            raise ShapeError(
+                "E304", f"`cross_entropy` prediction {pred} does not fit target {target}",
+                f"target is {target}",
+                help="a prediction [K] goes with a label class(K); [T, K] with class(K)[T]",
+                input_index=1)
+        if isinstance(k, int) and target.classes != k:
+            raise ShapeError(
+                "E304",
+                f"`cross_entropy` prediction has {k} classes, but the target has {target.classes}",
+                f"target is {target}",
+                help=f"make the last unit produce {target.classes} outputs",
+                input_index=0)
+    elif target.is_real:
+        if target.dims != pred.dims:
+            raise ShapeError("E304", f"`cross_entropy` prediction {pred} and soft target {target} differ",
+                             f"target is {target}", input_index=1)
+    else:
+        raise ShapeError("E304", f"`cross_entropy` needs a class(K) target, but got {target}",
+                         f"target is {target}", help="binary targets go with `bce`", input_index=1)
+    return SCALAR
+
+
+def _matching(kind: str, allowed: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+        pred, target = ins
+        _prediction(kind, pred)
+        if target.dtype not in allowed:
+            raise ShapeError(
+                "E304", f"`{kind}` needs a {' or '.join(allowed)} target, but got {target}",
+                f"target is {target}",
+                help="class labels go with `cross_entropy`" if target.dtype == "class" else None,
+                input_index=1)
+        target_dims = target.dims if target.dims or target.dtype == "real" else ()
+        if pred.dims != target_dims and not (pred.dims == (1,) and target_dims == ()):
+            raise ShapeError("E304", f"`{kind}` prediction {pred} and target {target} differ in shape",
+                             f"target is {target}", input_index=1)
+        return SCALAR
+
+    return rule
+
+
+def _eq(formula: str):  # type: ignore[no-untyped-def]
+    def equation(c: EquationContext) -> str:
+        y, t = c.inputs
+        weight = c.params.get("weight", 1.0)
+        scale = "" if weight == 1.0 else f"{weight} * "
+        return f"{c.name} = {scale}" + formula.format(y=y, t=t)
+
+    return equation
+
+
+def _loss(name: str, doc: str, rule, formula: str, example: str,  # type: ignore[no-untyped-def]
+          extra: tuple[ParamSpec, ...] = ()) -> UnitKind:
+    return UnitKind(
+        name=name,
+        family="losses",
+        doc=doc,
+        signature=Signature(inputs=("prediction", "target"), params=(_WEIGHT, *extra)),
+        shape=rule,
+        equation=_eq(formula),
+        example=example,
+        role="loss",
+    )
+
+
+KINDS = (
+    _loss("cross_entropy", "Negative log-likelihood of the target class under the predicted distribution.",
+          _cross_entropy, "-mean log p({y} = {t})",
+          "input x: [16]\ninput t: class(3)\nloss cross_entropy(x -> softmax(3), t)",
+          (ParamSpec("smoothing", "float", "label smoothing", 0.0, check=probability),)),
+    _loss("bce", "Binary cross-entropy of independent binary targets.",
+          _matching("bce", ("binary", "real")), "-mean [{t} log {y} + (1 - {t}) log(1 - {y})]",
+          "input x: [16]\ninput t: binary[2]\nloss bce(x -> logistic(2), t)"),
+    _loss("mse", "Mean squared error.", _matching("mse", ("real",)), "mean ({y} - {t})^2",
+          "input x: [16]\ninput t: real[2]\nloss mse(x -> linear(2), t)"),
+    _loss("l1", "Mean absolute error.", _matching("l1", ("real",)), "mean |{y} - {t}|",
+          "input x: [16]\ninput t: real[2]\nloss l1(x -> linear(2), t)"),
+)

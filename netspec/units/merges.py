@@ -1,0 +1,118 @@
+"""Merges: join several branches (modalities, skip connections) into one tensor."""
+
+from __future__ import annotations
+
+from netspec.types import TensorType
+from netspec.units.base import (
+    EquationContext,
+    Params,
+    ParamSpec,
+    ShapeError,
+    Signature,
+    UnitKind,
+    is_sequence,
+)
+
+
+def _real(kind: str, ins: tuple[TensorType, ...]) -> None:
+    for i, t in enumerate(ins):
+        if not t.is_real:
+            raise ShapeError("E305", f"`{kind}` merges real tensors, but input {i + 1} is {t}",
+                             "needs real input", input_index=i)
+
+
+def _concat_axis(first: TensorType, p: Params) -> int:
+    """The axis joined: the given one, else features (the last axis of a sequence, else the first)."""
+    axis = p.get("axis")
+    if axis is None:
+        return first.rank - 1 if is_sequence(first) else 0
+    a = int(axis)  # type: ignore[call-overload]
+    return a + first.rank if a < 0 else a
+
+
+def _concat(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+    _real("concat", ins)
+    first = ins[0]
+    axis = _concat_axis(first, p)
+    if not 0 <= axis < first.rank:
+        raise ShapeError("E404", f"`concat` axis {p.get('axis')} is out of range for {first}",
+                         f"axes run from 0 to {first.rank - 1}")
+    total: int | str = 0
+    for i, t in enumerate(ins):
+        others = [d for j, d in enumerate(t.dims) if j != axis]
+        want = [d for j, d in enumerate(first.dims) if j != axis]
+        if t.rank != first.rank or others != want:
+            raise ShapeError(
+                "E302",
+                f"`concat` inputs must match except on axis {axis}: {first} and {t}",
+                f"input {i + 1} is {t}",
+                help="reshape or flatten the branches to the same layout first",
+                input_index=i,
+            )
+        size = t.dims[axis]
+        if isinstance(total, int) and isinstance(size, int):
+            total += size
+        else:
+            total = f"{total}+{size}" if total != 0 else str(size)
+    dims = list(first.dims)
+    dims[axis] = total
+    return TensorType(tuple(dims))
+
+
+def _same(kind: str):  # type: ignore[no-untyped-def]
+    def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+        _real(kind, ins)
+        for i, t in enumerate(ins[1:], start=1):
+            if t.dims != ins[0].dims:
+                raise ShapeError(
+                    "E302",
+                    f"`{kind}` inputs must have the same shape, but got {ins[0]} and {t}",
+                    f"input {i + 1} is {t}",
+                    help="project one branch with `dense` (or `conv2d`) to the other's size",
+                    input_index=i,
+                )
+        return ins[0]
+
+    return rule
+
+
+def _merge_eq(op: str):  # type: ignore[no-untyped-def]
+    def equation(c: EquationContext) -> str:
+        return f"{c.name} = " + f" {op} ".join(c.inputs) + f"    -> {c.out_type}"
+
+    return equation
+
+
+KINDS = (
+    UnitKind(
+        name="concat",
+        family="merges",
+        doc="Concatenate branches along the feature axis (or `axis`).",
+        signature=Signature(inputs=("a", "b"), variadic=True,
+                            params=(ParamSpec("axis", "int", "axis to join (default: features)", None),)),
+        shape=_concat,
+        equation=lambda c: f"{c.name} = [" + "; ".join(c.inputs) + f"]    -> {c.out_type}",
+        example="input x: [4]\ninput z: [6]\ny = concat(x, z)",
+        merge=True,
+    ),
+    UnitKind(
+        name="add",
+        family="merges",
+        doc="Elementwise sum of branches of the same shape (a skip connection).",
+        signature=Signature(inputs=("a", "b"), variadic=True),
+        shape=_same("add"),
+        equation=_merge_eq("+"),
+        example="input x: [4]\ninput z: [4]\ny = add(x, z)",
+        merge=True,
+    ),
+    UnitKind(
+        name="mul",
+        family="merges",
+        doc="Elementwise product of branches of the same shape (gating).",
+        signature=Signature(inputs=("a", "b"), variadic=True),
+        shape=_same("mul"),
+        equation=_merge_eq("*"),
+        example="input x: [4]\ninput z: [4]\ny = mul(x, z)",
+        merge=True,
+    ),
+)

@@ -1,0 +1,132 @@
+"""Recurrent units over sequences [T, N] (T symbolic or fixed), and embeddings of token ids."""
+
+from __future__ import annotations
+
+from netspec.types import TensorType
+from netspec.units.base import (
+    EquationContext,
+    Params,
+    ParamSpec,
+    ShapeError,
+    Signature,
+    UnitKind,
+    fmt_dims,
+    positive,
+    probability,
+)
+
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+_STEP = {
+    "rnn": "h_t = tanh(W x_t + U h_(t-1) + b)",
+    "lstm": "i, f, o, g = gates(W x_t + U h_(t-1) + b);  c_t = f c_(t-1) + i g;  h_t = o tanh(c_t)",
+    "gru": "r, z = sigmoid(W x_t + U h_(t-1) + b);  h_t = (1 - z) h_(t-1) + z tanh(W' x_t + r U' h_(t-1))",
+}
+
+
+def _sequence(kind: str, t: TensorType) -> int:
+    if not t.is_real:
+        raise ShapeError("E305", f"`{kind}` expects real-valued steps, but its input is {t}",
+                         "needs [T, N] real input", help="token ids need `embed` first: `x -> embed(32)`",
+                         input_index=0)
+    if t.rank != 2:
+        raise ShapeError(
+            "E307", f"`{kind}` expects a sequence [T, N], but it gets {t}", "needs [T, N] input",
+            help="declare the input as a sequence, e.g. `input x: [T, 1]`", input_index=0,
+        )
+    if not isinstance(t.dims[1], int):
+        raise ShapeError("E307", f"`{kind}` needs a fixed step size N in [T, N], got {t}",
+                         "N must be a number", input_index=0)
+    return t.dims[1]
+
+
+def _recurrent_shape(kind: str):  # type: ignore[no-untyped-def]
+    def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+        _sequence(kind, ins[0])
+        width = int(p["n"]) * (2 if p["bidirectional"] else 1)  # type: ignore[call-overload]
+        return TensorType((width,) if p["steps"] == "last" else (ins[0].dims[0], width))
+
+    return rule
+
+
+def _recurrent_count(kind: str):  # type: ignore[no-untyped-def]
+    def count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
+        g, n = _GATES[kind], int(p["n"])  # type: ignore[call-overload]
+        dirs = 2 if p["bidirectional"] else 1
+        total, d = 0, _sequence(kind, ins[0])
+        for _ in range(int(p["layers"])):  # type: ignore[call-overload]
+            total += dirs * (g * n * (d + n) + 2 * g * n)  # W, U and torch's two biases
+            d = n * dirs
+        return total
+
+    return count
+
+
+def _recurrent_eq(kind: str):  # type: ignore[no-untyped-def]
+    def equation(c: EquationContext) -> str:
+        p, g = c.params, _GATES[kind]
+        n, d = p["n"], c.in_types[0].dims[1]
+        which = "h_T" if p["steps"] == "last" else "h_1..h_T"
+        extras = []
+        if p["layers"] != 1:
+            extras.append(f"{p['layers']} layers")
+        if p["bidirectional"]:
+            extras.append("both directions")
+        note = f"  ({', '.join(extras)})" if extras else ""
+        return (f"{c.name} = {which} of {_STEP[kind]} over x = {c.inputs[0]}{note}    "
+                f"W: {fmt_dims(g * n, d)}, U: {fmt_dims(g * n, n)}")
+
+    return equation
+
+
+def _recurrent(kind: str, doc: str) -> UnitKind:
+    return UnitKind(
+        name=kind,
+        family="recurrent",
+        doc=doc,
+        signature=Signature(
+            params=(
+                ParamSpec("n", "int", "hidden size", check=positive),
+                ParamSpec("layers", "int", "stacked layers", 1, check=positive),
+                ParamSpec("bidirectional", "bool", "also run the sequence backwards", False),
+                ParamSpec("steps", "choice", "output every step or only the last", "all",
+                          ("all", "last")),
+                ParamSpec("dropout", "float", "dropout between layers", 0.0, check=probability),
+            )
+        ),
+        shape=_recurrent_shape(kind),
+        count=_recurrent_count(kind),
+        equation=_recurrent_eq(kind),
+        example=f"input x: [T, 4]\nh = x -> {kind}(8, steps=last)",
+        recurrent=True,
+    )
+
+
+def _embed_shape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+    t = ins[0]
+    if t.dtype != "class" or t.classes is None:
+        raise ShapeError("E305", f"`embed` expects token ids such as class(1000)[T], but it gets {t}",
+                         "needs class(V) input",
+                         help="declare the input with its vocabulary: `input words: class(1000)[T]`",
+                         input_index=0)
+    return TensorType((*t.dims, p["n"]))  # type: ignore[arg-type]
+
+
+def _embed_count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
+    return int(ins[0].classes or 0) * int(p["n"])  # type: ignore[call-overload]
+
+
+KINDS = (
+    _recurrent("rnn", "Elman recurrent layer: h_t = tanh(W x_t + U h_(t-1) + b)."),
+    _recurrent("lstm", "Long short-term memory layer, with input, forget and output gates."),
+    _recurrent("gru", "Gated recurrent unit layer, with reset and update gates."),
+    UnitKind(
+        name="embed",
+        family="recurrent",
+        doc="A learned vector for each token id: class(V) ids become [n] vectors.",
+        signature=Signature(params=(ParamSpec("n", "int", "vector size", check=positive),)),
+        shape=_embed_shape,
+        count=_embed_count,
+        equation=lambda c: f"{c.name} = E[{c.inputs[0]}]    E: {fmt_dims(c.in_types[0].classes, c.params['n'])}",
+        example="input x: class(100)[T]\ne = x -> embed(8)",
+    ),
+)

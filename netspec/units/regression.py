@@ -1,0 +1,106 @@
+"""Regression nodes: a weight matrix W, a bias b and a link function; the neuron of the tree."""
+
+from __future__ import annotations
+
+from netspec.types import TensorType
+from netspec.units.base import (
+    EquationContext,
+    Params,
+    ParamSpec,
+    ShapeError,
+    Signature,
+    UnitKind,
+    expect_flat,
+    fmt_dims,
+    is_sequence,
+    positive,
+)
+
+ACTIVATIONS = ("none", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "softplus", "softmax")
+
+
+def _features(kind: str, t: TensorType) -> tuple[tuple[object, ...], object]:
+    """Leading sizes kept (a sequence's steps) and the feature size the weights act on."""
+    if t.is_real and t.rank == 2 and is_sequence(t):
+        return (t.dims[0],), t.dims[1]  # applied at every step, like a time-distributed layer
+    return (), expect_flat(kind, t)
+
+
+def _affine_shape(kind: str, n_param: str = "n", fixed: int | None = None):  # type: ignore[no-untyped-def]
+    def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+        lead, _ = _features(kind, ins[0])
+        n = fixed if fixed is not None else p[n_param]
+        return TensorType((*lead, n))  # type: ignore[arg-type]
+
+    return rule
+
+
+def _affine_count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
+    _, d = _features("", ins[0])
+    n = out.dims[-1]
+    if not isinstance(d, int) or not isinstance(n, int):
+        raise ShapeError("E308", "the feature size must be a number to count parameters")
+    return d * n + (n if p.get("bias", True) else 0)
+
+
+def _affine_eq(link: str):  # type: ignore[no-untyped-def]
+    def equation(c: EquationContext) -> str:
+        _, d = _features("", c.in_types[0])
+        n = c.out_type.dims[-1]
+        act = c.params.get("act", link)
+        bias = " + b" if c.params.get("bias", True) else ""
+        inner = f"W {c.inputs[0]}{bias}"
+        body = inner if act == "none" else f"{act}({inner})"
+        shapes = f"W: {fmt_dims(n, d)}" + (f", b: {n}" if bias else "")
+        return f"{c.name} = {body}    {shapes}"
+
+    return equation
+
+
+_N = ParamSpec("n", "int", "number of outputs", check=positive)
+_BIAS = ParamSpec("bias", "bool", "learn a bias b", default=True)
+
+KINDS = (
+    UnitKind(
+        name="linear",
+        family="regression",
+        doc="Linear regression: y = W x + b.",
+        signature=Signature(params=(_N, _BIAS)),
+        shape=_affine_shape("linear"),
+        count=_affine_count,
+        equation=_affine_eq("none"),
+        example="input x: [16]\ny = linear(x, 4)",
+    ),
+    UnitKind(
+        name="logistic",
+        family="regression",
+        doc="Logistic regression: y = sigmoid(W x + b), the probability of each of n binary events.",
+        signature=Signature(params=(ParamSpec("n", "int", "number of outputs", 1, check=positive), _BIAS)),
+        shape=_affine_shape("logistic"),
+        count=_affine_count,
+        equation=_affine_eq("sigmoid"),
+        example="input x: [16]\ny = logistic(x)",
+    ),
+    UnitKind(
+        name="softmax",
+        family="regression",
+        doc="Softmax (multinomial logistic) regression: y = softmax(W x + b) over n classes.",
+        signature=Signature(params=(ParamSpec("n", "int", "number of classes", check=positive), _BIAS)),
+        shape=_affine_shape("softmax"),
+        count=_affine_count,
+        equation=_affine_eq("softmax"),
+        example="input x: [16]\ny = x -> softmax(10)",
+    ),
+    UnitKind(
+        name="dense",
+        family="regression",
+        doc="A fully connected layer: y = act(W x + b).",
+        signature=Signature(
+            params=(_N, ParamSpec("act", "choice", "activation", "none", ACTIVATIONS), _BIAS)
+        ),
+        shape=_affine_shape("dense"),
+        count=_affine_count,
+        equation=_affine_eq("none"),
+        example="input x: [16]\ny = x -> dense(8, act=relu)",
+    ),
+)

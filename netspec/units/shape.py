@@ -1,0 +1,76 @@
+"""Shape units: flatten, reshape and `last` (the final step of a sequence)."""
+
+from __future__ import annotations
+
+from math import prod
+
+from netspec.types import TensorType
+from netspec.units.base import EquationContext, Params, ParamSpec, ShapeError, Signature, UnitKind
+
+
+def _flatten(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+    return TensorType((ins[0].numel(),), ins[0].dtype, ins[0].classes)
+
+
+def _reshape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+    t = ins[0]
+    target: tuple[int, ...] = p["shape"]  # type: ignore[assignment]
+    if not t.is_static:
+        raise ShapeError("E306", f"`reshape` needs a fixed input shape, but it gets {t}",
+                         "needs a shape without symbolic sizes", input_index=0)
+    total = int(t.numel())
+    free = [i for i, d in enumerate(target) if d == -1]
+    known = prod(d for d in target if d != -1)
+    if len(free) > 1 or any(d == 0 or d < -1 for d in target):
+        raise ShapeError("E404", f"`reshape` target {list(target)} is not a shape",
+                         "sizes must be positive, with at most one -1")
+    if free:
+        if total % known:
+            raise ShapeError("E306", f"cannot reshape {t} ({total} values) to {list(target)}",
+                             f"{total} is not a multiple of {known}", input_index=0)
+        target = tuple(total // known if d == -1 else d for d in target)
+    if prod(target) != total:
+        raise ShapeError(
+            "E306", f"cannot reshape {t} ({total} values) to {list(target)} ({prod(target)} values)",
+            "the number of values must stay the same", input_index=0,
+        )
+    return TensorType(target, t.dtype, t.classes)
+
+
+def _last(ins: tuple[TensorType, ...], p: Params) -> TensorType:
+    t = ins[0]
+    if t.rank < 2:
+        raise ShapeError("E307", f"`last` expects a sequence [T, N], but it gets {t}",
+                         "needs a sequence", input_index=0)
+    return TensorType(t.dims[1:], t.dtype, t.classes)
+
+
+KINDS = (
+    UnitKind(
+        name="flatten",
+        family="shape",
+        doc="Flatten each sample to one vector: [C, H, W] becomes [C*H*W].",
+        signature=Signature(),
+        shape=_flatten,
+        equation=lambda c: f"{c.name} = vec({c.inputs[0]})    {c.in_types[0]} -> {c.out_type}",
+        example="input x: [2, 4, 4]\ny = x -> flatten",
+    ),
+    UnitKind(
+        name="reshape",
+        family="shape",
+        doc="Reshape each sample; one size may be -1 and is then inferred.",
+        signature=Signature(params=(ParamSpec("shape", "shape", "the new shape, without batch"),)),
+        shape=_reshape,
+        equation=lambda c: f"{c.name} = reshape({c.inputs[0]})    {c.in_types[0]} -> {c.out_type}",
+        example="input x: [64]\ny = x -> reshape([1, 8, 8])",
+    ),
+    UnitKind(
+        name="last",
+        family="shape",
+        doc="The last step of a sequence: [T, N] becomes [N].",
+        signature=Signature(),
+        shape=_last,
+        equation=lambda c: f"{c.name} = {c.inputs[0]}[T]",
+        example="input x: [T, 4]\ny = x -> last",
+    ),
+)
