@@ -88,6 +88,12 @@ class _Printer:
         self.comments = sorted(module.comments, key=lambda c: c.span.start)
         self.next = 0
         self.lines: list[str] = []
+        self.last_line = 0  # last source line printed, to keep the author's blank lines
+
+    def _gap(self, start_line: int) -> None:
+        """One blank line where the source had one or more before this child."""
+        if self.last_line and start_line > self.last_line + 1 and self.lines[-1].strip():
+            self.lines.append("")
 
     def _leading(self, before: int, indent: str) -> None:
         """Comments that start before offset `before`, each on its own line."""
@@ -103,16 +109,28 @@ class _Printer:
             self.next += 1
         return ("  " + "  ".join(found)) if found else ""
 
-    def emit(self, node: object, lines: list[str], indent: str) -> None:
+    def _first_line(self, span_line: int, start: int) -> int:
+        """The line a child starts on, counting the comments that lead it."""
+        if self.next < len(self.comments) and self.comments[self.next].span.start < start:
+            return self.comments[self.next].span.line
+        return span_line
+
+    def emit(self, node: object, lines: list[str], indent: str, in_body: bool = True) -> None:
         span = node.span  # type: ignore[attr-defined]
+        if in_body:
+            self._gap(self._first_line(span.line, span.start))
         self._leading(span.start, indent)
         tail = self._trailing(span.end_line)
         self.lines += [indent + line for line in lines]
         self.lines[-1] += tail
+        self.last_line = span.end_line
 
     def body(self, header: object, opening: str, children: tuple[object, ...], indent: str) -> None:
         span = header.span  # type: ignore[attr-defined]
+        if indent:
+            self._gap(self._first_line(span.line, span.start))
         self._leading(span.start, indent)
+        self.last_line = span.line
         first_line = children[0].span.line if children else span.end_line  # type: ignore[attr-defined]
         self.lines.append(indent + opening + " {" + self._trailing_before(first_line, span.line))
         inner = indent + INDENT
@@ -123,6 +141,7 @@ class _Printer:
                 self.emit(child, _statement(child, inner), inner)  # type: ignore[arg-type]
         self._leading(span.end, inner)
         self.lines.append(indent + "}" + self._trailing(span.end_line))
+        self.last_line = span.end_line
 
     def _trailing_before(self, first_child_line: int, header_line: int) -> str:
         """Comments on the header's own line (before the first child) trail the `{`."""
@@ -152,9 +171,9 @@ def format_module(module: ast.Module) -> str:
         if p.lines and not compact:
             p.lines.append("")
         if isinstance(item, ast.Use):
-            p.emit(item, [f"use {format_expr(item.path)}"], "")
+            p.emit(item, [f"use {format_expr(item.path)}"], "", in_body=False)
         elif isinstance(item, ast.Let):
-            p.emit(item, _statement(item, ""), "")
+            p.emit(item, _statement(item, ""), "", in_body=False)
         elif isinstance(item, ast.Network):
             p.body(item, f"network {item.name.text}", item.body, "")
         elif isinstance(item, ast.Block):

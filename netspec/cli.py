@@ -1,0 +1,255 @@
+"""The `netspec` command line: check, explain and fmt. Exit 0 on success, 1 when the spec has
+errors, 2 on usage errors. Never imports torch."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from netspec import __version__
+from netspec.api import Compiled, compile, total_params
+from netspec.check import equation
+from netspec.codes import CODES, explain as explain_code
+from netspec.diagnostics import NetspecError
+from netspec.ir import Graph, Role
+from netspec.parser import parse
+from netspec.printer import format_module
+from netspec.render import render_json, render_short, render_text
+from netspec.units import REGISTRY
+
+
+class _Usage(Exception):
+    """A usage error: reported on stderr with exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args))
+    except _Usage as exc:
+        print(f"netspec {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except NetspecError as exc:
+        _report(exc, args)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netspec",
+        description="Compile, check, explain and format .net network specs.",
+    )
+    parser.add_argument("--version", action="version", version=f"netspec {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="check a spec; print its units, shapes and parameters",
+                           description="Check a spec for every error, then print each network's "
+                           "units with output shapes and parameter counts.")
+    _spec_options(check)
+    check.set_defaults(run=_check)
+
+    explain = sub.add_parser(
+        "explain", help="each unit as its equation; or a diagnostic code, `units`, or a unit kind",
+        description="`netspec explain FILE` prints every unit as its equation with shapes; "
+        "`netspec explain E301` explains a diagnostic code; `netspec explain units` lists unit "
+        "kinds; `netspec explain dense` shows one kind's parameters.")
+    _spec_options(explain, what="a .net file, a code like E301, `units`, or a unit kind")
+    explain.set_defaults(run=_explain)
+
+    fmt = sub.add_parser("fmt", help="print a spec in canonical form (keeps comments)",
+                         description="Format specs canonically. Idempotent; comments are kept.")
+    fmt.add_argument("files", nargs="+", metavar="FILE", help=".net files (`-` for stdin)")
+    mode = fmt.add_mutually_exclusive_group()
+    mode.add_argument("-w", "--write", action="store_true", help="rewrite the files in place")
+    mode.add_argument("--check", action="store_true",
+                      help="exit 1 if any file is not formatted; change nothing")
+    _output_options(fmt)
+    fmt.set_defaults(run=_fmt)
+    return parser
+
+
+def _spec_options(p: argparse.ArgumentParser, what: str = "a .net file (`-` for stdin)") -> None:
+    p.add_argument("file", metavar="FILE", help=what)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a top-level `let` (repeatable)")
+    p.add_argument("--network", metavar="NAME", help="only this network")
+    _output_options(p)
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--error-format", choices=("human", "short", "json"), default="human",
+                   help="how to print diagnostics (default: human)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour diagnostics (auto: on a terminal, unless NO_COLOR is set)")
+
+
+def _report(exc: NetspecError, args: argparse.Namespace) -> None:
+    fmt = getattr(args, "error_format", "human")
+    if fmt == "json":
+        sys.stdout.write(render_json(exc.diagnostics))
+    elif fmt == "short":
+        sys.stderr.write(render_short(exc.diagnostics))
+    else:
+        sys.stderr.write(render_text(exc.diagnostics, exc.sources, color=_color(args, sys.stderr)))
+
+
+def _color(args: argparse.Namespace, stream: TextIO) -> bool:
+    choice = getattr(args, "color", "auto")
+    if choice != "auto":
+        return bool(choice == "always")
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _read(file: str) -> tuple[str, str]:
+    if file == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        return Path(file).read_text(encoding="utf-8"), file
+    except FileNotFoundError:
+        raise _Usage(f"no such file: {file}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Usage(f"cannot read {file}: {exc}") from None
+
+
+def _compile(args: argparse.Namespace) -> Compiled:
+    overrides = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _Usage(f"--set expects NAME=VALUE, got `{item}`")
+        overrides[name.strip()] = value.strip()
+    text, file = _read(args.file)
+    return compile(text, file, overrides)
+
+
+def _networks(compiled: Compiled, args: argparse.Namespace) -> list[Graph]:
+    if args.network is None:
+        return list(compiled.networks.values())
+    if args.network not in compiled.networks:
+        names = ", ".join(compiled.networks) or "none"
+        raise _Usage(f"no network `{args.network}` (networks: {names})")
+    return [compiled.networks[args.network]]
+
+
+def _check(args: argparse.Namespace) -> int:
+    compiled = _compile(args)
+    for graph in _networks(compiled, args):
+        print(_table(graph))
+    if not compiled.networks:
+        print("no networks (the file holds only blocks and lets)")
+    return 0
+
+
+def _table(graph: Graph) -> str:
+    rows = [("name", "kind", "output", "params")]
+    for node in graph.nodes():
+        if node.role is Role.OUTPUT:
+            continue
+        count = node.meta.get("params")
+        rows.append((node.id, node.kind, str(node.type), f"{count:,}" if count else ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    units = sum(1 for n in graph.nodes() if n.role is Role.UNIT)
+    lines = [f"network {graph.name}: {units} units, {total_params(graph):,} parameters"]
+    for r in rows:
+        lines.append("  " + "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]),
+                                       r[2].ljust(widths[2]), r[3].rjust(widths[3])]).rstrip())
+    outputs = ", ".join(f"{n.label} {n.type}" for n in graph.nodes(Role.OUTPUT))
+    if outputs:
+        lines.append(f"  outputs: {outputs}")
+    return "\n".join(lines) + "\n"
+
+
+def _explain(args: argparse.Namespace) -> int:
+    topic = args.file
+    if topic.upper() in CODES or (len(topic) == 4 and topic[0] in "eE" and topic[1:].isdigit()):
+        page = explain_code(topic)
+        if page is None:
+            raise _Usage(f"no diagnostic code {topic}")
+        print(page, end="")
+        return 0
+    if topic == "units":
+        print(_unit_listing(), end="")
+        return 0
+    if topic in REGISTRY and not Path(topic).exists():
+        print(_unit_page(topic), end="")
+        return 0
+    compiled = _compile(args)
+    for graph in _networks(compiled, args):
+        print(f"network {graph.name}")
+        for node in graph.nodes():
+            if node.role is Role.INPUT:
+                print(f"  {node.label}: {node.type}  (observed)")
+                continue
+            line = equation(graph, node)
+            if line is not None:
+                count = node.meta.get("params")
+                print(f"  {line}" + (f"    [{count:,} params]" if count else ""))
+        print(f"  total: {total_params(graph):,} parameters\n")
+    return 0
+
+
+def _unit_listing() -> str:
+    lines, family = [], ""
+    for kind in REGISTRY.values():
+        if kind.family != family:
+            family = kind.family
+            lines.append(f"{family}:")
+        params = ", ".join(p.name + ("" if p.required else f"={_show(p.default)}")
+                           for p in kind.signature.params)
+        lines.append(f"  {kind.name}({params})  {kind.doc}")
+    return "\n".join(lines) + "\n"
+
+
+def _unit_page(name: str) -> str:
+    kind = REGISTRY[name]
+    inputs = ", ".join(kind.signature.inputs) + (", ..." if kind.signature.variadic else "")
+    lines = [f"{name}: {kind.doc}", f"  family: {kind.family}", f"  inputs: {inputs}"]
+    for p in kind.signature.params:
+        default = "required" if p.required else f"default {_show(p.default)}"
+        choices = f", one of {', '.join(p.choices)}" if p.choices else ""
+        lines.append(f"  {p.name} ({p.type}, {default}{choices}): {p.doc}")
+    if kind.pretrain:
+        lines.append(f"  pretraining: {', '.join(kind.pretrain)}")
+    lines.append("example:")
+    lines += [f"  {line}" for line in kind.example.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    unformatted = []
+    for file in args.files:
+        text, name = _read(file)
+        formatted = format_module(parse(text, name))
+        if args.check:
+            if formatted != text:
+                unformatted.append(name)
+        elif args.write and file != "-":
+            if formatted != text:
+                Path(file).write_text(formatted, encoding="utf-8")
+        else:
+            sys.stdout.write(formatted)
+    for name in unformatted:
+        print(f"would reformat {name}", file=sys.stderr)
+    return 1 if unformatted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
