@@ -72,8 +72,9 @@ def parse_or_raise(text: str, file: str, sources: Sources) -> ast.Module:
         raise
 
 
-def compile_module(module: ast.Module, sources: Sources,
-                   overrides: Mapping[str, str] | None = None) -> Compiled:
+def compile_module(
+    module: ast.Module, sources: Sources, overrides: Mapping[str, str] | None = None
+) -> Compiled:
     diags: list[Diagnostic] = []
     program = gather(module, sources, diags)
     env = Env()
@@ -92,21 +93,32 @@ def compile_module(module: ast.Module, sources: Sources,
     return Compiled(program, networks, trains, sources, warnings)
 
 
-def _apply_overrides(program: Program, overrides: Mapping[str, str], env: Env,
-                     diags: list[Diagnostic]) -> None:
+def _apply_overrides(
+    program: Program, overrides: Mapping[str, str], env: Env, diags: list[Diagnostic]
+) -> None:
     """`--set name=value`: replace a top-level `let` before anything reads it."""
     for name, text in overrides.items():
         if name not in program.lets:
             hint = did_you_mean(name, program.lets) or (
-                "top-level lets: " + ", ".join(f"`{n}`" for n in program.lets) if program.lets
-                else "the spec has no top-level `let`")
-            diags.append(error("E213", f"`--set {name}=...` names no top-level `let`", None, help=hint))
+                "top-level lets: " + ", ".join(f"`{n}`" for n in program.lets)
+                if program.lets
+                else "the spec has no top-level `let`"
+            )
+            diags.append(
+                error("E213", f"`--set {name}=...` names no top-level `let`", None, help=hint)
+            )
             continue
         try:
             value_ast = parse(f"let {name} = {text}", "<--set>").items[0]
         except NetspecError:
-            diags.append(error("E213", f"cannot read the value of `--set {name}={text}`", None,
-                               help="values are numbers, names, strings or lists like [1, 8, 8]"))
+            diags.append(
+                error(
+                    "E213",
+                    f"cannot read the value of `--set {name}={text}`",
+                    None,
+                    help="values are numbers, names, strings or lists like [1, 8, 8]",
+                )
+            )
             continue
         assert isinstance(value_ast, ast.Let)
         value = evaluate(value_ast.value, env, diags)

@@ -6,7 +6,6 @@ Spans never take part in equality, so a printed-then-parsed tree equals the orig
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from netspec.source import NOWHERE, Span
 
@@ -79,8 +78,8 @@ class Chain:
     span: Span = _span()
 
 
-Link = Union[Call, Ref, Repeat]
-Expr = Union[Number, String, Ref, Call, ListExpr, Chain]
+Link = Call | Ref | Repeat
+Expr = Number | String | Ref | Call | ListExpr | Chain
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,7 @@ class Loss:
     span: Span = _span()
 
 
-Statement = Union[Input, Let, Assign, Output, Loss]
+Statement = Input | Let | Assign | Output | Loss
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,7 @@ class Use:
     span: Span = _span()
 
 
-Item = Union[Use, Let, Network, Block, Train]
+Item = Use | Let | Network | Block | Train
 
 
 @dataclass(frozen=True)

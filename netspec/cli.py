@@ -13,7 +13,8 @@ from typing import TextIO
 from netspec import __version__
 from netspec.api import Compiled, compile, total_params
 from netspec.check import equation
-from netspec.codes import CODES, explain as explain_code
+from netspec.codes import CODES
+from netspec.codes import explain as explain_code
 from netspec.diagnostics import NetspecError
 from netspec.ir import Graph, Role
 from netspec.parser import parse
@@ -52,27 +53,36 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netspec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = sub.add_parser("check", help="check a spec; print its units, shapes and parameters",
-                           description="Check a spec for every error, then print each network's "
-                           "units with output shapes and parameter counts.")
+    check = sub.add_parser(
+        "check",
+        help="check a spec; print its units, shapes and parameters",
+        description="Check a spec for every error, then print each network's "
+        "units with output shapes and parameter counts.",
+    )
     _spec_options(check)
     check.set_defaults(run=_check)
 
     explain = sub.add_parser(
-        "explain", help="each unit as its equation; or a diagnostic code, `units`, or a unit kind",
+        "explain",
+        help="each unit as its equation; or a diagnostic code, `units`, or a unit kind",
         description="`netspec explain FILE` prints every unit as its equation with shapes; "
         "`netspec explain E301` explains a diagnostic code; `netspec explain units` lists unit "
-        "kinds; `netspec explain dense` shows one kind's parameters.")
+        "kinds; `netspec explain dense` shows one kind's parameters.",
+    )
     _spec_options(explain, what="a .net file, a code like E301, `units`, or a unit kind")
     explain.set_defaults(run=_explain)
 
-    fmt = sub.add_parser("fmt", help="print a spec in canonical form (keeps comments)",
-                         description="Format specs canonically. Idempotent; comments are kept.")
+    fmt = sub.add_parser(
+        "fmt",
+        help="print a spec in canonical form (keeps comments)",
+        description="Format specs canonically. Idempotent; comments are kept.",
+    )
     fmt.add_argument("files", nargs="+", metavar="FILE", help=".net files (`-` for stdin)")
     mode = fmt.add_mutually_exclusive_group()
     mode.add_argument("-w", "--write", action="store_true", help="rewrite the files in place")
-    mode.add_argument("--check", action="store_true",
-                      help="exit 1 if any file is not formatted; change nothing")
+    mode.add_argument(
+        "--check", action="store_true", help="exit 1 if any file is not formatted; change nothing"
+    )
     _output_options(fmt)
     fmt.set_defaults(run=_fmt)
     return parser
@@ -80,17 +90,30 @@ def _parser() -> argparse.ArgumentParser:
 
 def _spec_options(p: argparse.ArgumentParser, what: str = "a .net file (`-` for stdin)") -> None:
     p.add_argument("file", metavar="FILE", help=what)
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a top-level `let` (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a top-level `let` (repeatable)",
+    )
     p.add_argument("--network", metavar="NAME", help="only this network")
     _output_options(p)
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--error-format", choices=("human", "short", "json"), default="human",
-                   help="how to print diagnostics (default: human)")
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                   help="colour diagnostics (auto: on a terminal, unless NO_COLOR is set)")
+    p.add_argument(
+        "--error-format",
+        choices=("human", "short", "json"),
+        default="human",
+        help="how to print diagnostics (default: human)",
+    )
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour diagnostics (auto: on a terminal, unless NO_COLOR is set)",
+    )
 
 
 def _report(exc: NetspecError, args: argparse.Namespace) -> None:
@@ -161,8 +184,17 @@ def _table(graph: Graph) -> str:
     units = sum(1 for n in graph.nodes() if n.role is Role.UNIT)
     lines = [f"network {graph.name}: {units} units, {total_params(graph):,} parameters"]
     for r in rows:
-        lines.append("  " + "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]),
-                                       r[2].ljust(widths[2]), r[3].rjust(widths[3])]).rstrip())
+        lines.append(
+            "  "
+            + "  ".join(
+                [
+                    r[0].ljust(widths[0]),
+                    r[1].ljust(widths[1]),
+                    r[2].ljust(widths[2]),
+                    r[3].rjust(widths[3]),
+                ]
+            ).rstrip()
+        )
     outputs = ", ".join(f"{n.label} {n.type}" for n in graph.nodes(Role.OUTPUT))
     if outputs:
         lines.append(f"  outputs: {outputs}")
@@ -204,8 +236,9 @@ def _unit_listing() -> str:
         if kind.family != family:
             family = kind.family
             lines.append(f"{family}:")
-        params = ", ".join(p.name + ("" if p.required else f"={_show(p.default)}")
-                           for p in kind.signature.params)
+        params = ", ".join(
+            p.name + ("" if p.required else f"={_show(p.default)}") for p in kind.signature.params
+        )
         lines.append(f"  {kind.name}({params})  {kind.doc}")
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""Diagnostics as data: a code, a message, labelled spans, help and a note; rendered in render.py."""
+"""Diagnostics as data: a code, a message, labelled spans, help and a note (see render.py)."""
 
 from __future__ import annotations
 

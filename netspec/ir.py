@@ -66,7 +66,7 @@ class Graph:
         self.name = name
         self.span = span
         self.names: dict[str, str] = {}  # user name -> node id, at network scope
-        self._g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         self._order: dict[str, int] = {}
 
     def add(self, node: Node, inputs: list[str] = ()) -> Node:  # type: ignore[assignment]
@@ -94,8 +94,8 @@ class Graph:
                 yield node
 
     def inputs_of(self, node_id: str) -> list[str]:
-        edges = sorted(self._g.in_edges(node_id, data="port"), key=lambda e: e[2])
-        return [src for src, _, _ in edges]
+        edges: list[tuple[str, str, int]] = list(self._g.in_edges(node_id, data="port"))
+        return [src for src, _, _ in sorted(edges, key=lambda e: e[2])]
 
     def users_of(self, node_id: str) -> list[str]:
         users = {dst for _, dst in self._g.out_edges(node_id)}
@@ -117,7 +117,8 @@ class Graph:
         if not nx.is_directed_acyclic_graph(self._g):
             problems.append("the graph has a cycle")
         for node in self.nodes():
-            ports = sorted(p for _, _, p in self._g.in_edges(node.id, data="port"))
+            edges: list[tuple[str, str, int]] = list(self._g.in_edges(node.id, data="port"))
+            ports = sorted(port for _, _, port in edges)
             if ports != list(range(len(ports))):
                 problems.append(f"`{node.id}` has input ports {ports}")
             if node.role is Role.INPUT and ports:
@@ -128,4 +129,3 @@ class Graph:
             if node_id not in self:
                 problems.append(f"name `{name}` points at missing node `{node_id}`")
         return problems
-

@@ -24,8 +24,9 @@ class Program:
     trains: list[ast.Train] = field(default_factory=list)
 
 
-def gather(root: ast.Module, sources: Sources, diags: list[Diagnostic],
-           read: Reader | None = None) -> Program:
+def gather(
+    root: ast.Module, sources: Sources, diags: list[Diagnostic], read: Reader | None = None
+) -> Program:
     """Resolve `use` imports (relative to the importing file) and index every named item."""
     program = Program(root)
     _Gatherer(program, sources, diags, read or _read_file).visit(root, stack=())
@@ -50,14 +51,20 @@ class _Gatherer:
         self.seen.add(module.file)
         for item in module.items:
             if isinstance(item, ast.Use):
-                self._use(module, item, stack + (module.file,))
+                self._use(module, item, (*stack, module.file))
             elif isinstance(item, ast.Let):
                 self._define(self.program.lets, item.name, item)
             elif isinstance(item, ast.Block):
                 if item.name.text in REGISTRY:
-                    self.diags.append(error(
-                        "E210", f"block `{item.name.text}` has the name of a built-in unit kind",
-                        item.name.span, "already a unit kind", help="rename the block"))
+                    self.diags.append(
+                        error(
+                            "E210",
+                            f"block `{item.name.text}` has the name of a built-in unit kind",
+                            item.name.span,
+                            "already a unit kind",
+                            help="rename the block",
+                        )
+                    )
                     continue
                 self._define(self.program.blocks, item.name, item)
             elif isinstance(item, ast.Network):
@@ -67,9 +74,16 @@ class _Gatherer:
         key = name.text
         others = (self.program.lets, self.program.blocks, self.program.networks)
         if any(key in t for t in others):
-            self.diags.append(error("E210", f"`{key}` is defined twice", name.span, "defined again here",
-                                    secondary=[(self.where[key], "first defined here")],
-                                    help="give each network, block and top-level `let` its own name"))
+            self.diags.append(
+                error(
+                    "E210",
+                    f"`{key}` is defined twice",
+                    name.span,
+                    "defined again here",
+                    secondary=[(self.where[key], "first defined here")],
+                    help="give each network, block and top-level `let` its own name",
+                )
+            )
             return
         table[key] = item
         self.where[key] = name.span
@@ -78,9 +92,12 @@ class _Gatherer:
         base = Path(module.file).parent if module.file not in ("<string>", "<stdin>") else Path(".")
         path = str(base / item.path.value)
         if path in stack:
-            chain = " -> ".join(stack[stack.index(path):] + (path,))
-            self.diags.append(error("E209", f"`use` imports form a cycle: {chain}", item.span,
-                                    "imported again here"))
+            chain = " -> ".join((*stack[stack.index(path) :], path))
+            self.diags.append(
+                error(
+                    "E209", f"`use` imports form a cycle: {chain}", item.span, "imported again here"
+                )
+            )
             return
         if path in self.seen:
             return
@@ -88,8 +105,15 @@ class _Gatherer:
             text = self.read(path)
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            self.diags.append(error("E209", f"cannot read `{path}`: {reason}", item.path.span,
-                                    "imported here", help="paths are relative to the importing file"))
+            self.diags.append(
+                error(
+                    "E209",
+                    f"cannot read `{path}`: {reason}",
+                    item.path.span,
+                    "imported here",
+                    help="paths are relative to the importing file",
+                )
+            )
             return
         self.sources.add(path, text)
         try:

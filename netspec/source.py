@@ -26,9 +26,11 @@ class Span:
 
     def cover(self, other: Span) -> Span:
         """The smallest span holding both (same file)."""
-        first, last = (self, other) if self.start <= other.start else (other, self)
+        first = self if self.start <= other.start else other
         end = self if self.end >= other.end else other
-        return Span(first.file, first.start, end.end, first.line, first.col, end.end_line, end.end_col)
+        return Span(
+            first.file, first.start, end.end, first.line, first.col, end.end_line, end.end_col
+        )
 
 
 NOWHERE = Span("<builtin>", 0, 0, 1, 1, 1, 1)

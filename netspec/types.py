@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from math import prod
-from typing import Union
 
-Dim = Union[int, str]  # a str is a symbolic size such as "T", or an expression of one
+Dim = int | str  # a str is a symbolic size such as "T", or an expression of one
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--bless", action="store_true", help="rewrite golden files from current output")
+    parser.addoption(
+        "--bless", action="store_true", help="rewrite golden files from current output"
+    )
 
 
 class Golden:
@@ -22,7 +24,9 @@ class Golden:
         if self.bless or not path.exists():
             path.write_text(actual, encoding="utf-8")
             if not self.bless:
-                pytest.fail(f"{path.relative_to(ROOT)} did not exist; wrote it, review and commit it")
+                pytest.fail(
+                    f"{path.relative_to(ROOT)} did not exist; wrote it, review and commit it"
+                )
             return
         expected = path.read_text(encoding="utf-8")
         assert actual == expected, f"{path.relative_to(ROOT)} differs; rerun with --bless to accept"

@@ -75,7 +75,8 @@ def test_outputs_default_to_loss_predictions_and_losses_get_ids() -> None:
 def test_weighted_named_losses_make_a_multi_task_model() -> None:
     g = _net(
         "input x: [4]\ninput a: class(3)\ninput b: real[1]\nh = x -> dense(8)\n"
-        "loss task_a = cross_entropy(h -> softmax(3), a)\nloss task_b = mse(h -> linear(1), b, weight=0.3)"
+        "loss task_a = cross_entropy(h -> softmax(3), a)\n"
+        "loss task_b = mse(h -> linear(1), b, weight=0.3)"
     )
     losses = {n.id: n.params["weight"] for n in g.nodes(Role.LOSS)}
     assert losses == {"loss:task_a": 1.0, "loss:task_b": 0.3}
@@ -96,7 +97,9 @@ def _codes_with(text: str, overrides: dict[str, str]) -> list[str]:
 
 def test_use_imports_blocks_relative_to_the_importing_file(tmp_path: Path) -> None:
     (tmp_path / "lib").mkdir()
-    (tmp_path / "lib" / "blocks.net").write_text("block mlp(n) { input x  y = x -> dense(n)  output y }")
+    (tmp_path / "lib" / "blocks.net").write_text(
+        "block mlp(n) { input x  y = x -> dense(n)  output y }"
+    )
     main = tmp_path / "main.net"
     main.write_text('use "lib/blocks.net"\nnetwork n { input x: [4]  y = mlp(x, 3) }')
     assert str(compile_file(main).network().node("y.y").type) == "[3]"

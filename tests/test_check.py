@@ -70,7 +70,12 @@ def test_merges() -> None:
         "input a: [4]\ninput b: [6]\ninput s: [T, 3]\ninput c: [2, 5, 5]\ninput d: [3, 5, 5]\n"
         "j = concat(a, b)\nk = concat(s, s)\nm = concat(c, d)\nn = add(a, a, a)"
     )
-    assert (types["j"], types["k"], types["m"], types["n"]) == ("[10]", "[T, 6]", "[5, 5, 5]", "[4]")
+    assert (types["j"], types["k"], types["m"], types["n"]) == (
+        "[10]",
+        "[T, 6]",
+        "[5, 5, 5]",
+        "[4]",
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,7 +97,9 @@ def test_parameter_counts(body: str, params: int) -> None:
 
 
 def test_flatten_and_reshape_keep_the_number_of_values() -> None:
-    types = _types("input x: [64]\ni = x -> reshape([1, 8, 8])\nj = x -> reshape([4, -1])\nf = i -> flatten")
+    types = _types(
+        "input x: [64]\ni = x -> reshape([1, 8, 8])\nj = x -> reshape([4, -1])\nf = i -> flatten"
+    )
     assert (types["i"], types["j"], types["f"]) == ("[1, 8, 8]", "[4, 16]", "[64]")
 
 

@@ -31,7 +31,9 @@ def test_invalid_spec_reports_its_code(case: Path, golden) -> None:  # type: ign
     for diag in caught.value.diagnostics:
         span = diag.primary_span
         assert span is None or span.file == rel or span.file.startswith("tests/")
-    golden.check(case.with_suffix(".txt"), render_text(caught.value.diagnostics, caught.value.sources))
+    golden.check(
+        case.with_suffix(".txt"), render_text(caught.value.diagnostics, caught.value.sources)
+    )
 
 
 def test_there_are_at_least_forty_invalid_cases() -> None:

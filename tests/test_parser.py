@@ -40,16 +40,25 @@ def test_input_types() -> None:
         "input d: binary[3] input e: real }"
     )
     kinds = [(s.type.kind.text, s.type.shape is not None) for s in net.body]  # type: ignore[union-attr]
-    assert kinds == [("real", True), ("class", False), ("class", True), ("binary", True),
-                     ("real", False)]
+    assert kinds == [
+        ("real", True),
+        ("class", False),
+        ("class", True),
+        ("binary", True),
+        ("real", False),
+    ]
 
 
 def test_numbers_keep_their_written_form() -> None:
     net = _network("network n { y = f(1e-3, -1, .5, 64) }")
     call = net.body[0].value  # type: ignore[union-attr]
     numbers = [a.value for a in call.args]  # type: ignore[union-attr]
-    assert [(n.value, n.text) for n in numbers] == [(1e-3, "1e-3"), (-1, "-1"), (0.5, ".5"),
-                                                   (64, "64")]
+    assert [(n.value, n.text) for n in numbers] == [
+        (1e-3, "1e-3"),
+        (-1, "-1"),
+        (0.5, ".5"),
+        (64, "64"),
+    ]
     assert isinstance(numbers[3].value, int)
 
 
@@ -60,7 +69,7 @@ def test_spans_point_at_the_source() -> None:
     assert isinstance(assign, ast.Assign)
     link = assign.value.links[0]  # type: ignore[union-attr]
     assert (link.span.line, link.span.col) == (3, 14)
-    assert text[link.span.start:link.span.end] == "dense(3)"
+    assert text[link.span.start : link.span.end] == "dense(3)"
 
 
 def test_keywords_remain_usable_as_argument_names() -> None:
