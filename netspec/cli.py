@@ -182,7 +182,8 @@ def _table(graph: Graph) -> str:
         rows.append((node.id, node.kind, str(node.type), f"{count:,}" if count else ""))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     units = sum(1 for n in graph.nodes() if n.role is Role.UNIT)
-    lines = [f"network {graph.name}: {units} units, {total_params(graph):,} parameters"]
+    plural = "" if units == 1 else "s"
+    lines = [f"network {graph.name}: {units} unit{plural}, {total_params(graph):,} parameters"]
     for r in rows:
         lines.append(
             "  "

@@ -47,8 +47,8 @@ class Node:
 
     @property
     def label(self) -> str:
-        """How diagnostics and tables name the node."""
-        return self.name if self.name is not None else self.id
+        """How diagnostics and tables name the node: inside a block, by its call site."""
+        return self.name if self.name is not None and not self.scope else self.id
 
 
 class Graph:

@@ -15,6 +15,8 @@ class TensorType:
 
     >>> str(TensorType((1, 8, 8)))
     '[1, 8, 8]'
+    >>> str(TensorType(()))
+    'real'
     >>> str(TensorType((), "class", 10))
     'class(10)'
     >>> str(TensorType(("T",), "class", 1000))
@@ -28,7 +30,7 @@ class TensorType:
     def __str__(self) -> str:
         shape = "[" + ", ".join(str(d) for d in self.dims) + "]"
         if self.dtype == "real":
-            return shape
+            return shape if self.dims else "real"
         head = f"class({self.classes})" if self.dtype == "class" else self.dtype
         return head + (shape if self.dims else "")
 
