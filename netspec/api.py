@@ -10,6 +10,7 @@ from netspec import ast
 from netspec.build import build, evaluate_lets
 from netspec.check import check
 from netspec.diagnostics import Diagnostic, NetspecError, Severity, did_you_mean, error
+from netspec.draw import draw
 from netspec.ir import Graph, Role
 from netspec.parser import parse
 from netspec.program import Program, gather
@@ -28,6 +29,11 @@ class Compiled:
     trains: dict[str, TrainPlan]
     sources: Sources
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def _repr_svg_(self) -> str:
+        """Notebooks show a compiled spec as the drawing of its main network."""
+        svg = draw(self, fmt="svg")
+        return svg.decode("utf-8") if isinstance(svg, bytes) else svg
 
     def network(self, name: str | None = None) -> Graph:
         """The named network, or the one that a `train` section names, or the first."""

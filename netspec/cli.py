@@ -1,4 +1,4 @@
-"""The `netspec` command line: check, explain and fmt. Exit 0 on success, 1 when the spec has
+"""The `netspec` command line: check, explain, draw and fmt. Exit 0 on success, 1 when the spec has
 errors, 2 on usage errors. Never imports torch."""
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from netspec.check import equation
 from netspec.codes import CODES
 from netspec.codes import explain as explain_code
 from netspec.diagnostics import NetspecError
+from netspec.draw import VIEWS, draw
 from netspec.ir import Graph, Role
 from netspec.parser import parse
 from netspec.printer import format_module
 from netspec.render import render_json, render_short, render_text
+from netspec.render_dot import FORMATS, RenderError, render
 from netspec.units import REGISTRY
 
 
@@ -71,6 +73,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     _spec_options(explain, what="a .net file, a code like E301, `units`, or a unit kind")
     explain.set_defaults(run=_explain)
+
+    draw = sub.add_parser(
+        "draw",
+        help="draw a network as a graphical model (SVG, PNG, PDF or DOT)",
+        description="Draw a network: observed inputs shaded, undirected RBM couplings, recurrent "
+        "self-loops, block clusters, loss heads. SVG and PNG need no system Graphviz; PDF does.",
+    )
+    _spec_options(draw)
+    draw.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="output file (default: NETWORK[.VIEW][.STAGE].FORMAT here; - for stdout)",
+    )
+    draw.add_argument(
+        "--format", choices=FORMATS, help="output format (default: from OUT's extension, else svg)"
+    )
+    draw.add_argument(
+        "--view",
+        choices=VIEWS,
+        default="units",
+        help="units (default) or neurons: every neuron a circle, large layers elided",
+    )
+    draw.add_argument(
+        "--stage", metavar="NAME", help="colour what this train stage trains and freezes"
+    )
+    draw.add_argument(
+        "--rankdir",
+        choices=("TB", "LR", "BT", "RL"),
+        default="TB",
+        help="layout direction (default: TB, top to bottom)",
+    )
+    draw.set_defaults(run=_draw)
 
     fmt = sub.add_parser(
         "fmt",
@@ -265,6 +300,58 @@ def _show(value: object) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
+
+
+def _draw(args: argparse.Namespace) -> int:
+    compiled = _compile(args)
+    fmt = args.format or _format_of(args.output) or "svg"
+    if args.network is not None and args.network not in compiled.networks:
+        _networks(compiled, args)  # raises the usage error listing the networks
+    if not compiled.networks:
+        raise _Usage("the file defines no network to draw")
+    name = compiled.network(args.network).name
+    try:
+        dot = draw(compiled, args.network, args.view, args.stage, args.rankdir, "dot")
+    except KeyError as exc:
+        raise _Usage(str(exc.args[0])) from None
+    assert isinstance(dot, str)
+    out = args.output or ".".join(
+        [name]
+        + ([args.view] if args.view != "units" else [])
+        + ([args.stage] if args.stage else [])
+        + [fmt]
+    )
+    try:
+        data = render(dot, fmt)
+    except RenderError as exc:
+        fallback = str(Path(out).with_suffix(".dot")) if out != "-" else "-"
+        _write(fallback, dot.encode("utf-8"))
+        print(f"netspec draw: {exc}", file=sys.stderr)
+        print(f"wrote {fallback} instead" if fallback != "-" else "", file=sys.stderr)
+        return 1
+    _write(out, data)
+    if out != "-":
+        print(f"wrote {out}")
+    return 0
+
+
+def _format_of(output: str | None) -> str | None:
+    if not output or output == "-":
+        return None
+    suffix = Path(output).suffix.lstrip(".").lower()
+    suffix = "jpeg" if suffix == "jpg" else suffix
+    return suffix if suffix in FORMATS else None
+
+
+def _write(path: str, data: bytes) -> None:
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise _Usage(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _fmt(args: argparse.Namespace) -> int:
