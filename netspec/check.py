@@ -4,6 +4,8 @@ cascade to the nodes that use it."""
 
 from __future__ import annotations
 
+import re
+
 from netspec.diagnostics import Diagnostic, error
 from netspec.ir import Graph, Node, Role
 from netspec.source import Sources, Span
@@ -34,25 +36,48 @@ def check(graph: Graph, sources: Sources, diags: list[Diagnostic]) -> None:
 
 
 def _shape_diagnostic(exc: ShapeError, node: Node, ins: list[Node], sources: Sources) -> Diagnostic:
-    cause = ins[exc.input_index] if exc.input_index is not None and exc.input_index < len(ins) else None
-    call = _text(sources, node)
-    fill = {"input": cause.label if cause else "x", "call": call}
-    secondary = []
-    if cause is not None:
+    """The diagnostic of a failed shape rule: at the call, with where each input it blames got
+    its type, and the block call sites it sits in."""
+    written = node.meta.get("written", ())
+
+    def shown(i: int) -> str:
+        return written[i] if i < len(written) and written[i] else ins[i].label
+
+    index = exc.input_index if exc.input_index is not None and exc.input_index < len(ins) else None
+    fill = {"input": shown(index) if index is not None else "x", "call": _text(sources, node)}
+    fill.update({f"input{i + 1}": shown(i) for i in range(len(ins))})
+    secondary: list[tuple[Span, str]] = []
+    blamed = [i for i in (index, *exc.related) if i is not None and i < len(ins)]
+    for i in dict.fromkeys(blamed):
+        cause = ins[i]
         span = cause.value_span or cause.span
-        if not _overlaps(span, node.span):
-            what = f"`{cause.label}` gets" if cause.name else f"`{cause.kind}` gives"
-            secondary.append((span, f"{what} {cause.type} here"))
+        if _overlaps(span, node.span):
+            continue
+        if cause.role is Role.INPUT:
+            what = f"`{cause.label}` is declared as {cause.type} here"
+        elif cause.name:
+            what = f"`{cause.label}` gets {cause.type} here"
+        else:
+            what = f"`{cause.kind}` gives {cause.type} here"
+        secondary.append((span, what))
     for site in reversed(node.scope):
-        secondary.append((site.span, f"in block `{site.block}`, called here as `{site.id}`"))
+        secondary.append((site.span, f"in block `{site.block}`, called here"))
+    help = exc.help
+    if exc.input_help and index is not None and ins[index].role is Role.INPUT:
+        help = exc.input_help
     return error(
         exc.code,
-        exc.message.replace("{input}", fill["input"]),
+        _fill(exc.message, fill),
         node.span,
-        exc.label,
-        help=exc.help.replace("{input}", fill["input"]).replace("{call}", call) if exc.help else None,
+        _fill(exc.label, fill),
+        help=_fill(help, fill) if help else None,
         secondary=secondary,
     )
+
+
+def _fill(text: str, fill: dict[str, str]) -> str:
+    """Replace `{name}` placeholders that fill knows; leave any other braces alone."""
+    return re.sub(r"\{(\w+)\}", lambda m: fill.get(m.group(1), m.group(0)), text)
 
 
 def _overlaps(a: Span, b: Span) -> bool:

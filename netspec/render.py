@@ -38,18 +38,20 @@ def _render_one(diag: Diagnostic, sources: Sources, color: bool) -> str:
     if shown:
         out.append(bar)
         out += _excerpt(shown, sources, width, color, primary.file if primary else "")
+    if not shown and (diag.help or diag.note):
+        out.append(bar)
     for prefix, text in (("help", diag.help), ("note", diag.note)):
         if text:
-            if not shown:
-                out.append(bar)
             lines = text.splitlines()
             out.append(_paint(" " * width + " = ", "gutter", color) + f"{prefix}: {lines[0]}")
             out += [" " * (width + 3 + len(prefix) + 2) + line for line in lines[1:]]
     return "\n".join(out) + "\n"
 
 
-def _excerpt(labels: list[Label], sources: Sources, width: int, color: bool, main: str) -> list[str]:
-    """Quote each labelled line once, in file then line order, with its underlines."""
+def _excerpt(labels: list[Label], sources: Sources, width: int, color: bool,
+             main: str) -> list[str]:
+    """Quote each labelled line once, in file then line order, with its underlines; a `...`
+    gutter marks skipped lines."""
     out: list[str] = []
     by_line: dict[tuple[str, int], list[Label]] = {}
     for label in labels:
@@ -58,8 +60,15 @@ def _excerpt(labels: list[Label], sources: Sources, width: int, color: bool, mai
     for file in files:
         if file != main:
             first = min(lb.span for lb in labels if lb.span.file == file)
+            if out:
+                out.append(_paint(" " * width + " |", "gutter", color))
             out.append(_paint(" " * width + "::: ", "gutter", color) + first.excerpt_location())
+            out.append(_paint(" " * width + " |", "gutter", color))
+        previous = None
         for (_, line_no), group in sorted((k, v) for k, v in by_line.items() if k[0] == file):
+            if previous is not None and line_no > previous + 1:
+                out.append(_paint("...", "gutter", color))
+            previous = line_no
             text = sources.line(file, line_no) or ""
             out.append(_paint(f"{line_no:>{width}} |", "gutter", color) + f" {text}".rstrip())
             out += _underlines(group, text, width, color)
@@ -68,8 +77,9 @@ def _excerpt(labels: list[Label], sources: Sources, width: int, color: bool, mai
 
 
 def _underlines(group: list[Label], text: str, width: int, color: bool) -> list[str]:
-    """One row of carets and dashes; the rightmost message inline, the others below it."""
-    group = sorted(group, key=lambda lb: lb.span.col)
+    """One row of carets and dashes with the rightmost message inline; each other message
+    hangs below its label on a `|`, rightmost first, as rustc draws them."""
+    group = sorted(group, key=lambda lb: (lb.span.col, not lb.primary))
     marks = [" "] * (len(text) + 1)
     for label in group:
         start = label.span.col - 1
@@ -78,18 +88,32 @@ def _underlines(group: list[Label], text: str, width: int, color: bool) -> list[
         if end > len(marks):
             marks += [" "] * (end - len(marks))
         for i in range(start, end):
-            marks[i] = "^" if label.primary else "-"
+            if marks[i] != "^":
+                marks[i] = "^" if label.primary else "-"
     style = "error" if any(lb.primary for lb in group) else "gutter"
     gutter = _paint(" " * width + " |", "gutter", color)
     row = "".join(marks).rstrip()
     with_text = [lb for lb in group if lb.message]
-    rows = []
     if with_text:
         row += " " + with_text[-1].message
-    rows.append(gutter + " " + _paint(row, style, color))
-    for label in reversed(with_text[:-1]):
-        rows.append(gutter + " " + " " * (label.span.col - 1) + label.message)
+    rows = [gutter + " " + _paint(row, style, color)]
+    hanging = with_text[:-1]
+    while hanging:
+        last = hanging[-1]
+        bars = _bars([lb.span.col - 1 for lb in hanging])
+        rows.append(gutter + " " + _paint(bars, style, color))
+        left = _bars([lb.span.col - 1 for lb in hanging[:-1]])
+        line = left.ljust(last.span.col - 1) + last.message
+        rows.append(gutter + " " + _paint(line, "error" if last.primary else "gutter", color))
+        hanging = hanging[:-1]
     return rows
+
+
+def _bars(columns: list[int]) -> str:
+    row = [" "] * (max(columns) + 1) if columns else []
+    for col in columns:
+        row[col] = "|"
+    return "".join(row)
 
 
 def render_short(diagnostics: Sequence[Diagnostic]) -> str:

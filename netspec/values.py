@@ -92,6 +92,8 @@ _TYPE_WORDS = {
 def convert(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
     """The value in the parameter's type, or a complaint saying what was expected."""
     kind = spec.type
+    if kind == "any":  # a block parameter: the block's units check it where they use it
+        return value, None
     if spec.default is None and isinstance(value, Symbol) and value == "none":
         return None, None
     if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
@@ -126,45 +128,62 @@ def bind(
     env: Env,
     diags: list[Diagnostic],
     call_span: Span,
+    call: ast.Call | None = None,
 ) -> dict[str, Any] | None:
-    """Bind arguments to parameters by position then name; None if any argument is wrong."""
+    """Bind arguments to parameters by position then name; None if any argument is wrong.
+
+    `call`, when given, is the call as written, so help lines can show it corrected.
+    """
     ok = True
     given: dict[str, tuple[Any, ast.Arg]] = {}
     for i, arg in enumerate(positional):
         if i >= len(specs):
-            names = ", ".join(f"`{s.name}`" for s in specs) or "no parameters"
-            diags.append(error("E405", f"`{owner}` takes {len(specs)} parameter{'s' * (len(specs) != 1)} "
-                               f"({names}), but got more", arg.span, "one argument too many"))
+            extra = positional[i:]
+            span = extra[0].span.cover(extra[-1].span)
+            diags.append(error(
+                "E405",
+                f"`{owner}` takes {_count(len(specs), 'parameter')}, but got {len(positional)}",
+                span, f"{_count(len(extra), 'extra argument')}",
+                help=f"its parameters are {signature(specs)}" if specs else
+                "remove the extra arguments"))
             ok = False
             break
         given[specs[i].name] = (evaluate(arg.value, env, diags), arg)
     names = [s.name for s in specs]
+    meant: set[str] = set()  # parameters that a misspelt keyword stands for
     for arg in keyword:
         assert arg.name is not None
         key = arg.name.text
         if key not in names:
             hint = did_you_mean(key, names)
-            listing = "its parameters are " + ", ".join(f"`{n}`" for n in names) if names else "it takes no parameters"
+            if hint is not None:
+                meant.add(hint.split("`")[1])
+            listing = f"its parameters are {signature(specs)}" if names else \
+                "it takes no parameters"
             diags.append(error("E401", f"`{owner}` has no parameter `{key}`", arg.name.span,
                                "unknown parameter", help=hint or listing))
             ok = False
             continue
         if key in given:
             diags.append(error("E406", f"parameter `{key}` of `{owner}` is given twice", arg.span,
-                               "given again here", secondary=[(given[key][1].span, "first given here")]))
+                               "given again here",
+                               secondary=[(given[key][1].span, "first given here")],
+                               help="keep one of them"))
             ok = False
             continue
         given[key] = (evaluate(arg.value, env, diags), arg)
     bound: dict[str, Any] = {}
     for spec in specs:
         if spec.name not in given:
-            if spec.required:
-                example = f"`{spec.name}=...`"
-                diags.append(error("E402", f"`{owner}` needs `{spec.name}` ({spec.doc})", call_span,
-                                   f"`{spec.name}` is missing", help=f"add {example}"))
-                ok = False
-            else:
+            if not spec.required:
                 bound[spec.name] = spec.default
+                continue
+            if spec.name not in meant:  # else the misspelt keyword's E401 says it all
+                what = f"its parameter `{spec.name}`" if spec.type == "any" else \
+                    f"`{spec.name}`: {spec.doc}"  # a block's parameters have no doc
+                diags.append(error("E402", f"`{owner}` is missing {what}", call_span,
+                                   f"`{spec.name}` is missing", help=_missing_help(spec, call)))
+            ok = False
             continue
         raw, arg = given[spec.name]
         if raw is None:
@@ -173,20 +192,81 @@ def bind(
         value, complaint = convert(spec, raw)
         if complaint is None and spec.check is not None and value is not None:
             complaint = spec.check(value)
-            code = "E404"
+            code, label = "E404", "out of range"
         else:
-            code = "E403"
+            code, label = "E403", _label(spec)
         if complaint:
-            diags.append(error(code, f"`{spec.name}` (={describe(raw)}) of `{owner}` {complaint}",
-                               arg.value.span, complaint.split(";")[0],
-                               help=_unknown_name_hint(raw, env)))
+            main, _, hint = complaint.partition("; ")
+            message = f"`{spec.name}` of `{owner}` {main}, but got {describe(raw)}"
+            note = None
+            if code == "E403" and spec.type == "choice" and isinstance(raw, str):
+                message = f"{describe(raw)} is not a valid `{spec.name}` for `{owner}`"
+                note = f"`{spec.name}` {main}"
+            diags.append(error(code, message, arg.value.span, label, note=note,
+                               help=hint or _type_hint(spec, raw, specs, env, arg)))
             ok = False
             continue
         bound[spec.name] = value
     return bound if ok else None
 
 
-def _unknown_name_hint(raw: Any, env: Env) -> str | None:
+def signature(specs: Sequence[ParamSpec]) -> str:
+    """`n`, `act=none`, `bias=true`: the parameters as a call would name them."""
+    return ", ".join(f"`{s.name}`" if s.required else f"`{s.name}={_shown(s.default)}`"
+                     for s in specs)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return str(value)
+    if not isinstance(value, (int, float, tuple)):
+        return "..."  # a block parameter's default, evaluated where the block is used
+    return describe(value).strip("`")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _label(spec: ParamSpec) -> str:
+    if spec.type == "choice":
+        return f"not a valid `{spec.name}`"
+    return "not " + _TYPE_WORDS.get(spec.type, "a value")
+
+
+def _missing_help(spec: ParamSpec, call: ast.Call | None) -> str:
+    if call is None:
+        return f"add `{spec.name}=...`"
+    from netspec.printer import format_expr
+
+    placeholder = ast.Arg(ast.Ident(spec.name), ast.Ref(ast.Ident("...")))
+    fixed = ast.Call(call.callee, (*call.args, placeholder))
+    return f"add it: `{format_expr(fixed)}`"
+
+
+def _type_hint(spec: ParamSpec, raw: Any, specs: Sequence[ParamSpec], env: Env,
+               arg: ast.Arg) -> str | None:
+    """Why a value does not fit: it belongs to another parameter, or is a misspelt `let`."""
     if isinstance(raw, Symbol):
-        return did_you_mean(str(raw), env.names())
+        for other in specs:
+            if other is not spec and other.type == "choice" and raw in other.choices:
+                hint = f"`{raw}` is a value of `{other.name}`, so name it: `{other.name}={raw}`"
+                if arg.name is None:
+                    hint += f"; this position is `{spec.name}`, the {spec.doc}"
+                return hint
+        close = did_you_mean(str(raw), env.names())
+        if close:
+            return close
+        if spec.type in ("int", "float", "ints"):
+            return f"`{raw}` is no `let`; write a number"
+    if isinstance(raw, str) and spec.type in ("int", "float", "ints"):
+        try:
+            float(raw)
+        except ValueError:
+            return None
+        return f"write the number without quotes: `{raw}`"
     return None

@@ -40,4 +40,5 @@ def lookup(name: str) -> UnitKind | None:
     return REGISTRY.get(name)
 
 
-__all__ = ["REGISTRY", "REQUIRED", "ParamSpec", "ShapeError", "Signature", "UnitKind", "lookup", "register"]
+__all__ = ["REGISTRY", "REQUIRED", "ParamSpec", "ShapeError", "Signature", "UnitKind", "lookup",
+           "register"]

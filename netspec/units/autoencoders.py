@@ -33,8 +33,12 @@ def _eq(c: EquationContext) -> str:
     act = c.params["act"]
     noisy = f"{x}~" if c.params["noise"] else x
     back = "W^T" if c.params["tied"] else "V"
-    shapes = f"W: {fmt_dims(n, d)}, c: {n}, b: {d}" + ("" if c.params["tied"] else f", V: {fmt_dims(d, n)}")
-    corrupt = f",  {x}~ = {c.params['corruption']}({x}, {c.params['noise']})" if c.params["noise"] else ""
+    shapes = f"W: {fmt_dims(n, d)}, c: {n}, b: {d}"
+    if not c.params["tied"]:
+        shapes += f", V: {fmt_dims(d, n)}"
+    corrupt = ""
+    if c.params["noise"]:
+        corrupt = f",  {x}~ = {c.params['corruption']}({x}, {c.params['noise']})"
     return (f"{c.name} = {act}(W {noisy} + c),  {x}^ = {act}({back} {c.name} + b){corrupt}    "
             f"{shapes}")
 

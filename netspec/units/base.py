@@ -8,27 +8,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from netspec.types import TensorType
 
-Value = Union[int, float, bool, str, tuple[Any, ...]]
+Value = int | float | bool | str | tuple[Any, ...]
 Params = Mapping[str, Value]
 
 REQUIRED: Any = object()  # the default of a parameter that has none
 
 
 class ShapeError(Exception):
-    """Raised by a shape rule; check turns it into a diagnostic at the unit's call site."""
+    """Raised by a shape rule; check turns it into a diagnostic at the unit's call site.
+
+    Messages and helps may name `{input}` (the cause input as written at the call, such as
+    `features` or `conv2d(6, 5)`), `{input1}`, `{input2}`, ... (each input by position) and
+    `{call}` (the call as written).
+    """
 
     def __init__(self, code: str, message: str, label: str = "", help: str | None = None,
-                 input_index: int | None = None) -> None:
+                 input_index: int | None = None, related: tuple[int, ...] = (),
+                 input_help: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.label = label
         self.help = help
         self.input_index = input_index  # which input to point at as the cause, if one is
+        self.related = related  # other inputs worth pointing at (the other branch of a merge)
+        self.input_help = input_help  # the help when the cause is a declared network input
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ def fmt_dims(*dims: Any) -> str:
 def expect_flat(kind: str, t: TensorType, index: int = 0) -> int:
     """The feature size of a flat real input, or a ShapeError saying what to insert.
 
-    Help texts may name `{input}` (the input's name) and `{call}` (the call as written).
+    Help texts may name `{input}` (the input as written) and `{call}` (the call as written).
     """
     if not t.is_real:
         raise ShapeError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import isqrt
 from typing import Any
 
 from netspec.types import Dim, TensorType, window_out
@@ -18,43 +19,69 @@ from netspec.units.base import (
 )
 
 
-def _per_axis(value: Any, axes: int) -> tuple[int, ...]:
+def _per_axis(value: Any, axes: int, kind: str = "", name: str = "k") -> tuple[int, ...]:
     """An int applies to every spatial axis; a list gives one size per axis."""
     values = value if isinstance(value, tuple) else (value,) * axes
     if len(values) != axes:
-        raise ShapeError("E404", f"expected 1 or {axes} sizes, got {len(values)}: {list(values)}",
-                         f"give one size, or {axes}")
+        owner = f" of `{kind}`" if kind else ""
+        raise ShapeError("E404", f"`{name}`{owner} needs 1 or {axes} sizes, but got {len(values)}: "
+                         f"{list(values)}", f"give one size, or {axes}",
+                         help=f"one size applies to every axis: `{name}={values[0]}`")
     return tuple(int(v) for v in values)
 
 
 def _spatial(kind: str, t: TensorType, axes: int) -> tuple[Dim, tuple[Dim, ...]]:
     want = "[C, L]" if axes == 1 else "[C, H, W]"
-    if not t.is_real or t.rank != axes + 1:
-        extra = ""
-        if t.is_real and t.rank == axes:
-            extra = f"add a channel axis: declare the input as [1, {', '.join(map(str, t.dims))}]"
-        elif t.is_real and t.rank == 1 and axes == 2:
-            extra = "reshape it first, as in `x -> reshape([1, 8, 8])`"
-        raise ShapeError("E301", f"`{kind}` expects {want} input, but it gets {t}",
-                         f"needs {want} input", help=extra or None, input_index=0)
+    if not t.is_real:
+        raise ShapeError("E305", f"`{kind}` expects real values, but its input is {t}",
+                         "needs real input", help="token ids need `embed` first",
+                         input_index=0)
+    if t.rank != axes + 1:
+        help = input_help = None
+        if t.rank == axes:
+            shape = f"[1, {', '.join(map(str, t.dims))}]"
+            input_help = f"add a channel axis: declare the input as `input {{input}}: {shape}`"
+            help = f"add a channel axis: `{{input}} -> reshape({shape}) -> {{call}}`"
+        elif t.rank == 1 and axes == 2 and isinstance(t.dims[0], int) \
+                and isqrt(t.dims[0]) ** 2 == t.dims[0]:
+            side = isqrt(t.dims[0])
+            help = (f"reshape it to an image first: "
+                    f"`{{input}} -> reshape([1, {side}, {side}]) -> {{call}}`")
+        elif t.rank == 1 and axes == 1 and isinstance(t.dims[0], int):
+            help = (f"reshape it to one channel first: "
+                    f"`{{input}} -> reshape([1, {t.dims[0]}]) -> {{call}}`")
+        elif t.rank == 3 and axes == 1:
+            help = "images [C, H, W] take `conv2d`"
+        raise ShapeError("E301", f"`{kind}` expects {want} input, but `{{input}}` has shape {t}",
+                         f"needs {want} input", help=help, input_index=0, input_help=input_help)
+    if not isinstance(t.dims[0], int):
+        raise ShapeError("E301", f"`{kind}` needs a fixed channel count C, but it gets {t}",
+                         f"needs {want} with C a number", input_index=0)
     return t.dims[0], t.dims[1:]
 
 
 def _windowed(kind: str, axes: int, conv: bool):  # type: ignore[no-untyped-def]
     def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
         channels, sizes = _spatial(kind, ins[0], axes)
-        k = _per_axis(p["k"], axes)
-        stride = _per_axis(p["stride"] if p.get("stride") is not None else p["k"], axes)
-        pad = _per_axis(p["pad"], axes)
-        dilation = _per_axis(p.get("dilation", 1), axes)
-        out = tuple(window_out(s, k[i], stride[i], pad[i], dilation[i]) for i, s in enumerate(sizes))
-        for i, (size, o) in enumerate(zip(sizes, out)):
-            if isinstance(o, int) and o <= 0:
+        k = _per_axis(p["k"], axes, kind)
+        given_stride = p.get("stride")
+        stride = _per_axis(given_stride if given_stride is not None else p["k"], axes, kind,
+                           "stride" if given_stride is not None else "k")
+        pad = _per_axis(p["pad"], axes, kind, "pad")
+        dilation = _per_axis(p.get("dilation", 1), axes, kind, "dilation")
+        out = tuple(window_out(s, k[i], stride[i], pad[i], dilation[i])
+                    for i, s in enumerate(sizes))
+        for i, (size, o) in enumerate(zip(sizes, out, strict=True)):
+            if isinstance(o, int) and o <= 0 and isinstance(size, int):
+                span = dilation[i] * (k[i] - 1) + 1
+                need = (span - size + 1) // 2
                 raise ShapeError(
                     "E303",
-                    f"`{kind}` window {k[i]} (padding {pad[i]}) is larger than the input size {size}",
+                    f"`{kind}` window {k[i]} (padding {pad[i]}) is larger than the input size "
+                    f"{size}",
                     f"gets {ins[0]}, output size would be {o}",
-                    help="use a smaller kernel, more padding, or fewer pooling steps before it",
+                    help=f"use `k` of at most {size + 2 * pad[i]}, padding of at least "
+                    f"`pad={need}`, or fewer pooling steps before it",
                     input_index=0,
                 )
         return TensorType(((p["out"] if conv else channels), *out))  # type: ignore[arg-type]
@@ -65,12 +92,12 @@ def _windowed(kind: str, axes: int, conv: bool):  # type: ignore[no-untyped-def]
 def _conv_count(axes: int):  # type: ignore[no-untyped-def]
     def count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
         c_in = ins[0].dims[0]
-        if not isinstance(c_in, int):
+        if not isinstance(c_in, int):  # the shape rule already refused it
             raise ShapeError("E301", "the channel count must be a number", input_index=0)
         taps = 1
         for k in _per_axis(p["k"], axes):
             taps *= k
-        c_out = int(p["out"])  # type: ignore[call-overload]
+        c_out = int(p["out"])  # type: ignore[arg-type]
         return c_out * c_in * taps + (c_out if p["bias"] else 0)
 
     return count
@@ -82,7 +109,8 @@ def _conv_eq(axes: int):  # type: ignore[no-untyped-def]
         w = fmt_dims(p["out"], c.in_types[0].dims[0], *_per_axis(p["k"], axes))
         defaults = {"stride": 1, "pad": 0, "dilation": 1}
         opts = ", ".join(f"{n} {p[n]}" for n, d in defaults.items() if p[n] != d)
-        body = f"W * {c.inputs[0]}" + (" + b" if p["bias"] else "") + (f"  ({opts})" if opts else "")
+        body = f"W * {c.inputs[0]}" + (" + b" if p["bias"] else "")
+        body += f"  ({opts})" if opts else ""
         shapes = f"W: {w}" + (f", b: {p['out']}" if p["bias"] else "")
         return f"{c.name} = {body}    {shapes}"
 
@@ -129,7 +157,8 @@ def _pool(name: str, op: str) -> UnitKind:
     return UnitKind(
         name=name,
         family="convolutional",
-        doc=f"{op.capitalize()} pooling over windows of [C, L] or [C, H, W] input; stride defaults to k.",
+        doc=f"{op.capitalize()} pooling over windows of [C, L] or [C, H, W] input; "
+        "stride defaults to k.",
         signature=Signature(
             params=(_K, ParamSpec("stride", "ints", "step between windows (default: k)", None,
                                   check=positive), _PAD)

@@ -21,7 +21,8 @@ SCALAR = TensorType(())
 def _prediction(kind: str, t: TensorType) -> None:
     if not t.is_real:
         raise ShapeError("E305", f"`{kind}` takes a prediction first, but its first input is {t}",
-                         "needs a real prediction", help="write the prediction first, the label second",
+                         "needs a real prediction",
+                         help="write the prediction first, the label second",
                          input_index=0)
 
 
@@ -29,7 +30,8 @@ def _cross_entropy(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     pred, target = ins
     _prediction("cross_entropy", pred)
     if pred.rank == 0:
-        raise ShapeError("E301", f"`cross_entropy` needs class scores [K], but the prediction is {pred}",
+        raise ShapeError("E301",
+                         f"`cross_entropy` needs class scores [K], but the prediction is {pred}",
                          "needs [K] scores", input_index=0)
     k = pred.dims[-1]
     if target.dtype == "class":
@@ -43,16 +45,20 @@ def _cross_entropy(ins: tuple[TensorType, ...], p: Params) -> TensorType:
             raise ShapeError(
                 "E304",
                 f"`cross_entropy` prediction has {k} classes, but the target has {target.classes}",
-                f"target is {target}",
-                help=f"make the last unit produce {target.classes} outputs",
-                input_index=0)
+                f"{k} scores for {target.classes} classes",
+                help=f"make the last unit give {target.classes} scores, e.g. "
+                f"`dense({target.classes})`, or declare the target as class({k})",
+                input_index=0, related=(1,))
     elif target.is_real:
         if target.dims != pred.dims:
-            raise ShapeError("E304", f"`cross_entropy` prediction {pred} and soft target {target} differ",
+            raise ShapeError("E304",
+                             f"`cross_entropy` prediction {pred} and soft target {target} differ",
                              f"target is {target}", input_index=1)
     else:
         raise ShapeError("E304", f"`cross_entropy` needs a class(K) target, but got {target}",
-                         f"target is {target}", help="binary targets go with `bce`", input_index=1)
+                         f"target is {target}",
+                         help="binary targets go with `bce`: `bce({input1}, {input2})`",
+                         input_index=1)
     return SCALAR
 
 
@@ -61,15 +67,25 @@ def _matching(kind: str, allowed: tuple[str, ...]):  # type: ignore[no-untyped-d
         pred, target = ins
         _prediction(kind, pred)
         if target.dtype not in allowed:
+            help = None
+            if target.dtype == "class":
+                help = "class labels go with `cross_entropy`: `cross_entropy({input1}, {input2})`"
+                if kind == "bce" and target.classes is not None:
+                    help += (f"; for {target.classes} independent yes/no labels declare the "
+                             f"target as binary[{target.classes}]")
             raise ShapeError(
                 "E304", f"`{kind}` needs a {' or '.join(allowed)} target, but got {target}",
-                f"target is {target}",
-                help="class labels go with `cross_entropy`" if target.dtype == "class" else None,
-                input_index=1)
+                f"target is {target}", help=help, input_index=1)
         target_dims = target.dims if target.dims or target.dtype == "real" else ()
         if pred.dims != target_dims and not (pred.dims == (1,) and target_dims == ()):
-            raise ShapeError("E304", f"`{kind}` prediction {pred} and target {target} differ in shape",
-                             f"target is {target}", input_index=1)
+            want = list(target_dims) or [1]
+            help = None
+            if len(want) == 1 and pred.rank == 1:
+                help = (f"make the prediction give {want[0]} value{'s' * (want[0] != 1)}, "
+                        f"e.g. with `linear({want[0]})`")
+            raise ShapeError("E304",
+                             f"`{kind}` prediction {pred} and target {target} differ in shape",
+                             f"{pred} against {target}", help=help, input_index=0, related=(1,))
         return SCALAR
 
     return rule
@@ -100,7 +116,8 @@ def _loss(name: str, doc: str, rule, formula: str, example: str,  # type: ignore
 
 
 KINDS = (
-    _loss("cross_entropy", "Negative log-likelihood of the target class under the predicted distribution.",
+    _loss("cross_entropy",
+          "Negative log-likelihood of the target class under the predicted distribution.",
           _cross_entropy, "-mean log p({y} = {t})",
           "input x: [16]\ninput t: class(3)\nloss cross_entropy(x -> softmax(3), t)",
           (ParamSpec("smoothing", "float", "label smoothing", 0.0, check=probability),)),

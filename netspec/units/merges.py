@@ -17,16 +17,20 @@ from netspec.units.base import (
 def _real(kind: str, ins: tuple[TensorType, ...]) -> None:
     for i, t in enumerate(ins):
         if not t.is_real:
-            raise ShapeError("E305", f"`{kind}` merges real tensors, but input {i + 1} is {t}",
-                             "needs real input", input_index=i)
+            help = None
+            if t.dtype == "class" and not t.dims:
+                help = (f"class labels feed losses; to use them as features, embed them first: "
+                        f"`{{input{i + 1}}} -> embed(16)`")
+            raise ShapeError("E305", f"`{kind}` merges real tensors, but `{{input}}` is {t}",
+                             "needs real input", help=help, input_index=i)
 
 
 def _concat_axis(first: TensorType, p: Params) -> int:
-    """The axis joined: the given one, else features (the last axis of a sequence, else the first)."""
+    """The axis joined: the given one, else features (a sequence's last axis, else the first)."""
     axis = p.get("axis")
     if axis is None:
         return first.rank - 1 if is_sequence(first) else 0
-    a = int(axis)  # type: ignore[call-overload]
+    a = int(axis)  # type: ignore[arg-type]
     return a + first.rank if a < 0 else a
 
 
@@ -36,18 +40,27 @@ def _concat(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     axis = _concat_axis(first, p)
     if not 0 <= axis < first.rank:
         raise ShapeError("E404", f"`concat` axis {p.get('axis')} is out of range for {first}",
-                         f"axes run from 0 to {first.rank - 1}")
+                         f"axes run from 0 to {first.rank - 1}",
+                         help="leave `axis` out to join the features", input_index=0)
     total: int | str = 0
     for i, t in enumerate(ins):
         others = [d for j, d in enumerate(t.dims) if j != axis]
         want = [d for j, d in enumerate(first.dims) if j != axis]
         if t.rank != first.rank or others != want:
+            flat = [j for j, u in enumerate(ins) if u.rank > 1]
+            if t.rank != first.rank and any(u.rank == 1 for u in ins) and flat:
+                args = ", ".join(f"{{input{j + 1}}}" + (" -> flatten" if j in flat else "")
+                                 for j in range(len(ins)))
+                help = f"flatten the branches first: `concat({args})`"
+            else:
+                help = "reshape or flatten the branches to the same layout first"
             raise ShapeError(
                 "E302",
-                f"`concat` inputs must match except on axis {axis}: {first} and {t}",
-                f"input {i + 1} is {t}",
-                help="reshape or flatten the branches to the same layout first",
+                f"`concat` inputs must match except on axis {axis}, but got {first} and {t}",
+                f"{first} and {t} do not line up",
+                help=help,
                 input_index=i,
+                related=(0,),
             )
         size = t.dims[axis]
         if isinstance(total, int) and isinstance(size, int):
@@ -64,12 +77,22 @@ def _same(kind: str):  # type: ignore[no-untyped-def]
         _real(kind, ins)
         for i, t in enumerate(ins[1:], start=1):
             if t.dims != ins[0].dims:
+                want = ins[0].dims
+                if len(want) == 1 and t.rank == 1:
+                    help = (f"project one branch to the other's size, e.g. "
+                            f"`{kind}({{input1}}, {{input{i + 1}}} -> dense({want[0]}))`")
+                elif len(want) == 3 and t.rank == 3 and want[1:] == t.dims[1:]:
+                    help = (f"match the channels with a 1x1 convolution, e.g. "
+                            f"`{kind}({{input1}}, {{input{i + 1}}} -> conv2d({want[0]}, 1))`")
+                else:
+                    help = "make the branches the same shape first"
                 raise ShapeError(
                     "E302",
                     f"`{kind}` inputs must have the same shape, but got {ins[0]} and {t}",
-                    f"input {i + 1} is {t}",
-                    help="project one branch with `dense` (or `conv2d`) to the other's size",
+                    f"{ins[0]} and {t} differ",
+                    help=help,
                     input_index=i,
+                    related=(0,),
                 )
         return ins[0]
 
@@ -89,7 +112,8 @@ KINDS = (
         family="merges",
         doc="Concatenate branches along the feature axis (or `axis`).",
         signature=Signature(inputs=("a", "b"), variadic=True,
-                            params=(ParamSpec("axis", "int", "axis to join (default: features)", None),)),
+                            params=(ParamSpec("axis", "int", "axis to join (default: features)",
+                                              None),)),
         shape=_concat,
         equation=lambda c: f"{c.name} = [" + "; ".join(c.inputs) + f"]    -> {c.out_type}",
         example="input x: [4]\ninput z: [6]\ny = concat(x, z)",

@@ -22,6 +22,11 @@ ACTIVATIONS = ("none", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "softplu
 def _features(kind: str, t: TensorType) -> tuple[tuple[object, ...], object]:
     """Leading sizes kept (a sequence's steps) and the feature size the weights act on."""
     if t.is_real and t.rank == 2 and is_sequence(t):
+        if not isinstance(t.dims[1], int):
+            raise ShapeError("E301",
+                             f"`{kind}` needs a fixed feature size N in [T, N], but it gets {t}",
+                             "needs [T, N] with N a number", input_index=0,
+                             help="give the steps a fixed size, e.g. `input x: [T, 16]`")
         return (t.dims[0],), t.dims[1]  # applied at every step, like a time-distributed layer
     return (), expect_flat(kind, t)
 
@@ -74,8 +79,10 @@ KINDS = (
     UnitKind(
         name="logistic",
         family="regression",
-        doc="Logistic regression: y = sigmoid(W x + b), the probability of each of n binary events.",
-        signature=Signature(params=(ParamSpec("n", "int", "number of outputs", 1, check=positive), _BIAS)),
+        doc="Logistic regression: y = sigmoid(W x + b), the probability of each of n binary "
+        "events.",
+        signature=Signature(params=(ParamSpec("n", "int", "number of outputs", 1, check=positive),
+                                    _BIAS)),
         shape=_affine_shape("logistic"),
         count=_affine_count,
         equation=_affine_eq("sigmoid"),
@@ -85,7 +92,8 @@ KINDS = (
         name="softmax",
         family="regression",
         doc="Softmax (multinomial logistic) regression: y = softmax(W x + b) over n classes.",
-        signature=Signature(params=(ParamSpec("n", "int", "number of classes", check=positive), _BIAS)),
+        signature=Signature(params=(ParamSpec("n", "int", "number of classes", check=positive),
+                                    _BIAS)),
         shape=_affine_shape("softmax"),
         count=_affine_count,
         equation=_affine_eq("softmax"),

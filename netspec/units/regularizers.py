@@ -32,7 +32,7 @@ def _features(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
 
 
 def _batchnorm_shape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
-    out = elementwise("batchnorm")(ins, p)
+    out: TensorType = elementwise("batchnorm")(ins, p)
     _channels(ins, p, out)
     return out
 
@@ -54,13 +54,15 @@ KINDS = (
         signature=Signature(params=(ParamSpec("p", "float", "drop probability", 0.5,
                                               check=probability),)),
         shape=elementwise("dropout"),
-        equation=lambda c: f"{c.name} = m * {c.inputs[0]} / (1 - {c.params['p']}),  m ~ Bernoulli(1 - {c.params['p']})",
+        equation=lambda c: (f"{c.name} = m * {c.inputs[0]} / (1 - {c.params['p']}),  "
+                            f"m ~ Bernoulli(1 - {c.params['p']})"),
         example="input x: [16]\ny = x -> dropout(0.2)",
     ),
     UnitKind(
         name="batchnorm",
         family="regularizers",
-        doc="Batch normalization over the first (channel or feature) axis, with a learned scale and shift.",
+        doc="Batch normalization over the first (channel or feature) axis, with a learned scale "
+        "and shift.",
         signature=Signature(),
         shape=_batchnorm_shape,
         count=_channels,

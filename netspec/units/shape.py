@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 
 from netspec.types import TensorType
-from netspec.units.base import EquationContext, Params, ParamSpec, ShapeError, Signature, UnitKind
+from netspec.units.base import Params, ParamSpec, ShapeError, Signature, UnitKind
 
 
 def _flatten(ins: tuple[TensorType, ...], p: Params) -> TensorType:
@@ -17,7 +17,9 @@ def _reshape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     target: tuple[int, ...] = p["shape"]  # type: ignore[assignment]
     if not t.is_static:
         raise ShapeError("E306", f"`reshape` needs a fixed input shape, but it gets {t}",
-                         "needs a shape without symbolic sizes", input_index=0)
+                         "needs a shape without symbolic sizes", input_index=0,
+                         help="a sequence of any length cannot be reshaped; take its last step "
+                         "with `last`, or use `steps=last` on the recurrent unit")
     total = int(t.numel())
     free = [i for i, d in enumerate(target) if d == -1]
     known = prod(d for d in target if d != -1)
@@ -27,12 +29,19 @@ def _reshape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     if free:
         if total % known:
             raise ShapeError("E306", f"cannot reshape {t} ({total} values) to {list(target)}",
-                             f"{total} is not a multiple of {known}", input_index=0)
+                             f"{total} is not a multiple of {known}", input_index=0,
+                             help=f"the other sizes must divide {total}")
         target = tuple(total // known if d == -1 else d for d in target)
     if prod(target) != total:
+        lead = list(target[:-1])
+        help = f"the new shape must hold {total} values"
+        if lead and total % prod(lead) == 0:
+            fixed = [*lead, total // prod(lead)]
+            help += f", e.g. `reshape({fixed})`, or let one size be found: `reshape({[*lead, -1]})`"
         raise ShapeError(
-            "E306", f"cannot reshape {t} ({total} values) to {list(target)} ({prod(target)} values)",
-            "the number of values must stay the same", input_index=0,
+            "E306",
+            f"cannot reshape {t} ({total} values) to {list(target)} ({prod(target)} values)",
+            "the number of values must stay the same", input_index=0, help=help,
         )
     return TensorType(target, t.dtype, t.classes)
 
@@ -40,8 +49,9 @@ def _reshape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
 def _last(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     t = ins[0]
     if t.rank < 2:
-        raise ShapeError("E307", f"`last` expects a sequence [T, N], but it gets {t}",
-                         "needs a sequence", input_index=0)
+        raise ShapeError("E307", f"`last` expects a sequence [T, N], but `{{input}}` has shape {t}",
+                         "needs a sequence", input_index=0,
+                         help="`{input}` has no steps to take the last of; remove `last`")
     return TensorType(t.dims[1:], t.dtype, t.classes)
 
 
