@@ -17,7 +17,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: venv
 	$(BIN)/netspec check $(SPEC)
 	$(BIN)/netspec explain $(SPEC)
-	@echo "Training arrives with the trainer: this demo stops after check and explain."
+	$(BIN)/netspec draw $(SPEC) -o $(basename $(notdir $(SPEC))).svg
+	@echo "Training arrives with the trainer: this demo stops after check, explain and draw."
 
 lint: venv
 	$(BIN)/ruff check netspec tests bench

@@ -8,7 +8,7 @@ from typing import Any
 
 from netspec.types import TensorType
 from netspec.units import REGISTRY
-from netspec.units.base import ParamSpec, non_negative, positive, probability
+from netspec.units.base import REQUIRED, ParamSpec, non_negative, positive, probability
 
 # Pure data: signatures and docs only, so checking a spec never imports torch or the data sets.
 
@@ -52,27 +52,35 @@ class Source(Entry):
 def _between(low: float, high: float) -> Callable[[Any], str | None]:
     def check(v: Any) -> str | None:
         return None if low < v < high else f"must be between {low:g} and {high:g} (exclusive)"
+
     return check
 
 
 def _at_least(low: int) -> Callable[[Any], str | None]:
     def check(v: Any) -> str | None:
         return None if v >= low else f"must be at least {low}"
+
     return check
 
 
 _SPLIT = (
-    ParamSpec("test", "float", "fraction of the samples held out for testing", 0.2,
-              check=probability),
-    ParamSpec("val", "float", "fraction of the samples held out for validation", 0.0,
-              check=probability),
-    ParamSpec("seed", "int", "seed of the split and of generated samples (none: the section's)",
-              None, check=non_negative),
+    ParamSpec(
+        "test", "float", "fraction of the samples held out for testing", 0.2, check=probability
+    ),
+    ParamSpec(
+        "val", "float", "fraction of the samples held out for validation", 0.0, check=probability
+    ),
+    ParamSpec(
+        "seed",
+        "int",
+        "seed of the split and of generated samples (none: the section's)",
+        None,
+        check=non_negative,
+    ),
 )
 
 
-def _fixed(features: TensorType, feature_name: str, target: TensorType,
-           target_name: str) -> Fields:
+def _fixed(features: TensorType, feature_name: str, target: TensorType, target_name: str) -> Fields:
     fields = (Field(feature_name, FEATURES, features), Field(target_name, TARGET, target))
     return lambda p: fields
 
@@ -86,18 +94,24 @@ def _real(*dims: int) -> TensorType:
 
 
 def _blobs(p: Mapping[str, Any]) -> tuple[Field, ...]:
-    return (Field("point", FEATURES, _real(p["features"])),
-            Field("cluster", TARGET, _labels(p["classes"])))
+    return (
+        Field("point", FEATURES, _real(p["features"])),
+        Field("cluster", TARGET, _labels(p["classes"])),
+    )
 
 
 def _waves(p: Mapping[str, Any]) -> tuple[Field, ...]:
-    return (Field("signal", FEATURES, _real(p["length"], 1)),
-            Field("shape", TARGET, _labels(p["classes"])))
+    return (
+        Field("signal", FEATURES, _real(p["length"], 1)),
+        Field("shape", TARGET, _labels(p["classes"])),
+    )
 
 
 def _bars(p: Mapping[str, Any]) -> tuple[Field, ...]:
-    return (Field("pixels", FEATURES, _real(p["size"] * p["size"])),
-            Field("orientation", TARGET, _labels(2)))
+    return (
+        Field("pixels", FEATURES, _real(p["size"] * p["size"])),
+        Field("orientation", TARGET, _labels(2)),
+    )
 
 
 def _files(p: Mapping[str, Any]) -> tuple[Field, ...]:
@@ -106,112 +120,269 @@ def _files(p: Mapping[str, Any]) -> tuple[Field, ...]:
 
 
 _N = ParamSpec("n", "int", "number of samples to generate", 1000, check=positive)
+_NOISE = ParamSpec(
+    "noise", "float", "standard deviation of the added noise", 0.1, check=non_negative
+)
 
-SOURCES: dict[str, Source] = {s.name: s for s in (
-    Source("digits", "scikit-learn's 1,797 8x8 handwritten digits, pixels scaled to [0, 1]",
-           _SPLIT, _fixed(_real(64), "pixels", _labels(10), "digit")),
-    Source("iris", "scikit-learn's 150 iris flowers: 4 measurements, 3 species",
-           _SPLIT, _fixed(_real(4), "measurements", _labels(3), "species")),
-    Source("wine", "scikit-learn's 178 wines: 13 chemical measurements, 3 cultivars",
-           _SPLIT, _fixed(_real(13), "chemistry", _labels(3), "cultivar")),
-    Source("breast_cancer", "scikit-learn's 569 breast masses: 30 measurements, 1 = benign",
-           _SPLIT, _fixed(_real(30), "cells", _labels(2), "benign")),
-    Source("diabetes", "scikit-learn's 442 patients: 10 measurements, progression after a year",
-           _SPLIT, _fixed(_real(10), "measurements", _real(), "progression")),
-    Source("mnist1d", "MNIST-1D: 10 digit templates as 40-point signals, shifted, scaled, "
-           "sheared and noised", (ParamSpec("n", "int", "number of signals", 5000,
-                                            check=positive), *_SPLIT),
-           _fixed(_real(40), "signal", _labels(10), "digit")),
-    Source("blobs", "Gaussian clusters, one per class, in `features` dimensions",
-           (_N, ParamSpec("features", "int", "dimensions of a point", 2, check=positive),
-            ParamSpec("classes", "int", "number of clusters", 3, check=_at_least(2)),
-            ParamSpec("spread", "float", "standard deviation of a cluster", 1.0,
-                      check=positive), *_SPLIT), _blobs),
-    Source("moons", "two interleaving half circles in the plane, one per class",
-           (_N, ParamSpec("noise", "float", "standard deviation of the added noise", 0.1,
-                          check=non_negative), *_SPLIT),
-           _fixed(_real(2), "point", _labels(2), "moon")),
-    Source("waves", "noisy sine, square, triangle and sawtooth waves as [length, 1] sequences; "
-           "the class is the wave's shape",
-           (_N, ParamSpec("length", "int", "time steps per sequence", 32, check=positive),
-            ParamSpec("classes", "int", "number of wave shapes (2 to 4)", 4,
-                      check=lambda v: None if 2 <= v <= 4 else "must be 2, 3 or 4"),
-            ParamSpec("noise", "float", "standard deviation of the added noise", 0.1,
-                      check=non_negative), *_SPLIT), _waves),
-    Source("bars", "bars and stripes: size x size binary images of full rows or full columns, "
-           "flattened; the class says which (the classic RBM toy set)",
-           (_N, ParamSpec("size", "int", "side of the image", 4, check=_at_least(2)), *_SPLIT),
-           _bars),
-    Source("csv", "a CSV file with a header; `target` names the label column, the other "
-           "columns are features",
-           (ParamSpec("path", "str", "the file, relative to the spec"),
-            ParamSpec("target", "str", "the target column (none: features only)", None),
-            *_SPLIT), _files, files=("path",)),
-    Source("npy", "NumPy .npy arrays, samples along the first axis: features, and optionally "
-           "targets in a second file",
-           (ParamSpec("path", "str", "the features file, relative to the spec"),
-            ParamSpec("target", "str", "the targets file (none: features only)", None),
-            *_SPLIT), _files, files=("path", "target")),
-)}
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            "digits",
+            "scikit-learn's 1,797 8x8 handwritten digits, pixels scaled to [0, 1]",
+            _SPLIT,
+            _fixed(_real(64), "pixels", _labels(10), "digit"),
+        ),
+        Source(
+            "iris",
+            "scikit-learn's 150 iris flowers: 4 measurements, 3 species",
+            _SPLIT,
+            _fixed(_real(4), "measurements", _labels(3), "species"),
+        ),
+        Source(
+            "wine",
+            "scikit-learn's 178 wines: 13 chemical measurements, 3 cultivars",
+            _SPLIT,
+            _fixed(_real(13), "chemistry", _labels(3), "cultivar"),
+        ),
+        Source(
+            "breast_cancer",
+            "scikit-learn's 569 breast masses: 30 measurements, 1 = benign",
+            _SPLIT,
+            _fixed(_real(30), "cells", _labels(2), "benign"),
+        ),
+        Source(
+            "diabetes",
+            "scikit-learn's 442 patients: 10 measurements, progression after a year",
+            _SPLIT,
+            _fixed(_real(10), "measurements", _real(), "progression"),
+        ),
+        Source(
+            "mnist1d",
+            "MNIST-1D: 10 digit templates as 40-point signals, shifted, scaled, sheared and noised",
+            (ParamSpec("n", "int", "number of signals", 5000, check=positive), *_SPLIT),
+            _fixed(_real(40), "signal", _labels(10), "digit"),
+        ),
+        Source(
+            "blobs",
+            "Gaussian clusters, one per class, in `features` dimensions",
+            (
+                _N,
+                ParamSpec("features", "int", "dimensions of a point", 2, check=positive),
+                ParamSpec("classes", "int", "number of clusters", 3, check=_at_least(2)),
+                ParamSpec(
+                    "spread", "float", "standard deviation of a cluster", 1.0, check=positive
+                ),
+                *_SPLIT,
+            ),
+            _blobs,
+        ),
+        Source(
+            "moons",
+            "two interleaving half circles in the plane, one per class",
+            (
+                _N,
+                _NOISE,
+                *_SPLIT,
+            ),
+            _fixed(_real(2), "point", _labels(2), "moon"),
+        ),
+        Source(
+            "waves",
+            "noisy sine, square, triangle and sawtooth waves as [length, 1] sequences; "
+            "the class is the wave's shape",
+            (
+                _N,
+                ParamSpec("length", "int", "time steps per sequence", 32, check=positive),
+                ParamSpec(
+                    "classes",
+                    "int",
+                    "number of wave shapes (2 to 4)",
+                    4,
+                    check=lambda v: None if 2 <= v <= 4 else "must be 2, 3 or 4",
+                ),
+                _NOISE,
+                *_SPLIT,
+            ),
+            _waves,
+        ),
+        Source(
+            "bars",
+            "bars and stripes: size x size binary images of full rows or full columns, "
+            "flattened; the class says which (the classic RBM toy set)",
+            (_N, ParamSpec("size", "int", "side of the image", 4, check=_at_least(2)), *_SPLIT),
+            _bars,
+        ),
+        Source(
+            "csv",
+            "a CSV file with a header; `target` names the label column, the other "
+            "columns are features",
+            (
+                ParamSpec("path", "str", "the file, relative to the spec"),
+                ParamSpec("target", "str", "the target column (none: features only)", None),
+                *_SPLIT,
+            ),
+            _files,
+            files=("path",),
+        ),
+        Source(
+            "npy",
+            "NumPy .npy arrays, samples along the first axis: features, and optionally "
+            "targets in a second file",
+            (
+                ParamSpec("path", "str", "the features file, relative to the spec"),
+                ParamSpec("target", "str", "the targets file (none: features only)", None),
+                *_SPLIT,
+            ),
+            _files,
+            files=("path", "target"),
+        ),
+    )
+}
 
-_LR = "learning rate"
-_WD = ParamSpec("weight_decay", "float", "L2 penalty added to the gradient", 0.0,
-                check=non_negative)
+
+def _lr(default: Any = REQUIRED) -> ParamSpec:
+    return ParamSpec("lr", "float", "learning rate", default, check=positive)
+
+
+_MOMENTUM = ParamSpec("momentum", "float", "momentum factor", 0.0, check=probability)
+_WD = ParamSpec(
+    "weight_decay", "float", "L2 penalty added to the gradient", 0.0, check=non_negative
+)
 _EPS = ParamSpec("eps", "float", "added to the denominator for stability", 1e-8, check=positive)
-_BETAS = (ParamSpec("beta1", "float", "decay of the gradient average", 0.9, check=probability),
-          ParamSpec("beta2", "float", "decay of the squared-gradient average", 0.999,
-                    check=probability))
+_BETAS = (
+    ParamSpec("beta1", "float", "decay of the gradient average", 0.9, check=probability),
+    ParamSpec("beta2", "float", "decay of the squared-gradient average", 0.999, check=probability),
+)
 
-OPTIMIZERS: dict[str, Entry] = {e.name: e for e in (
-    Entry("sgd", "stochastic gradient descent, with optional (Nesterov) momentum",
-          (ParamSpec("lr", "float", _LR, check=positive),
-           ParamSpec("momentum", "float", "momentum factor", 0.0, check=probability),
-           ParamSpec("nesterov", "bool", "use Nesterov momentum (needs momentum > 0)", False),
-           _WD)),
-    Entry("adam", "Adam: steps scaled by running averages of the gradient and its square",
-          (ParamSpec("lr", "float", _LR, 1e-3, check=positive), *_BETAS, _EPS, _WD)),
-    Entry("adamw", "AdamW: Adam with weight decay applied to the weights directly",
-          (ParamSpec("lr", "float", _LR, 1e-3, check=positive), *_BETAS, _EPS,
-           ParamSpec("weight_decay", "float", "decoupled weight decay", 0.01,
-                     check=non_negative))),
-    Entry("rmsprop", "RMSprop: steps scaled by a running average of the squared gradient",
-          (ParamSpec("lr", "float", _LR, 1e-2, check=positive),
-           ParamSpec("alpha", "float", "decay of the squared-gradient average", 0.99,
-                     check=probability),
-           ParamSpec("momentum", "float", "momentum factor", 0.0, check=probability), _EPS, _WD)),
-)}
+OPTIMIZERS: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        Entry(
+            "sgd",
+            "stochastic gradient descent, with optional (Nesterov) momentum",
+            (
+                _lr(),
+                _MOMENTUM,
+                ParamSpec("nesterov", "bool", "use Nesterov momentum (needs momentum > 0)", False),
+                _WD,
+            ),
+        ),
+        Entry(
+            "adam",
+            "Adam: steps scaled by running averages of the gradient and its square",
+            (_lr(1e-3), *_BETAS, _EPS, _WD),
+        ),
+        Entry(
+            "adamw",
+            "AdamW: Adam with weight decay applied to the weights directly",
+            (
+                _lr(1e-3),
+                *_BETAS,
+                _EPS,
+                ParamSpec(
+                    "weight_decay", "float", "decoupled weight decay", 0.01, check=non_negative
+                ),
+            ),
+        ),
+        Entry(
+            "rmsprop",
+            "RMSprop: steps scaled by a running average of the squared gradient",
+            (
+                _lr(1e-2),
+                ParamSpec(
+                    "alpha",
+                    "float",
+                    "decay of the squared-gradient average",
+                    0.99,
+                    check=probability,
+                ),
+                _MOMENTUM,
+                _EPS,
+                _WD,
+            ),
+        ),
+    )
+}
 
 # Schedules count in the stage's unit (epochs, or optimizer steps when the stage sets `steps`),
 # except warmups, which always count optimizer steps.
-SCHEDULES: dict[str, Entry] = {e.name: e for e in (
-    Entry("constant", "keep the optimizer's learning rate"),
-    Entry("step", "multiply the learning rate by `gamma` every `every` epochs (or steps)",
-          (ParamSpec("every", "int", "epochs (or steps) between decays", check=positive),
-           ParamSpec("gamma", "float", "decay factor", 0.1, check=positive))),
-    Entry("cosine", "anneal the learning rate to `min_lr` along a half cosine over the stage",
-          (ParamSpec("warmup", "int", "optimizer steps of linear warmup first", 0,
-                     check=non_negative),
-           ParamSpec("min_lr", "float", "the final learning rate", 0.0, check=non_negative))),
-    Entry("warmup", "raise the learning rate linearly from 0 over `steps` optimizer steps",
-          (ParamSpec("steps", "int", "optimizer steps of warmup", check=positive),)),
-    Entry("plateau", "multiply the learning rate by `factor` when the monitored loss stalls",
-          (ParamSpec("patience", "int", "epochs without improvement before a decay", 5,
-                     check=positive),
-           ParamSpec("factor", "float", "decay factor", 0.1, check=_between(0, 1)),
-           ParamSpec("min_lr", "float", "the learning rate never goes below this", 0.0,
-                     check=non_negative))),
-)}
+SCHEDULES: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        Entry("constant", "keep the optimizer's learning rate"),
+        Entry(
+            "step",
+            "multiply the learning rate by `gamma` every `every` epochs (or steps)",
+            (
+                ParamSpec("every", "int", "epochs (or steps) between decays", check=positive),
+                ParamSpec("gamma", "float", "decay factor", 0.1, check=positive),
+            ),
+        ),
+        Entry(
+            "cosine",
+            "anneal the learning rate to `min_lr` along a half cosine over the stage",
+            (
+                ParamSpec(
+                    "warmup", "int", "optimizer steps of linear warmup first", 0, check=non_negative
+                ),
+                ParamSpec("min_lr", "float", "the final learning rate", 0.0, check=non_negative),
+            ),
+        ),
+        Entry(
+            "warmup",
+            "raise the learning rate linearly from 0 over `steps` optimizer steps",
+            (ParamSpec("steps", "int", "optimizer steps of warmup", check=positive),),
+        ),
+        Entry(
+            "plateau",
+            "multiply the learning rate by `factor` when the monitored loss stalls",
+            (
+                ParamSpec(
+                    "patience",
+                    "int",
+                    "epochs without improvement before a decay",
+                    5,
+                    check=positive,
+                ),
+                ParamSpec("factor", "float", "decay factor", 0.1, check=_between(0, 1)),
+                ParamSpec(
+                    "min_lr",
+                    "float",
+                    "the learning rate never goes below this",
+                    0.0,
+                    check=non_negative,
+                ),
+            ),
+        ),
+    )
+}
 
-METHODS: dict[str, Entry] = {e.name: e for e in (
-    Entry("cd", "contrastive divergence: k Gibbs steps from the data",
-          (ParamSpec("k", "int", "Gibbs steps per update", 1, check=positive),)),
-    Entry("pcd", "persistent contrastive divergence: k Gibbs steps from persistent chains",
-          (ParamSpec("k", "int", "Gibbs steps per update", 1, check=positive),)),
-    Entry("reconstruction", "minimise the error of rebuilding the (clean) input from the code",
-          (ParamSpec("loss", "choice", "reconstruction error", "mse", ("mse", "bce")),)),
-    Entry("dictionary", "alternate sparse inference with the unit's solver and a dictionary "
-          "step, keeping atoms at unit norm"),
-)}
+METHODS: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        Entry(
+            "cd",
+            "contrastive divergence: k Gibbs steps from the data",
+            (ParamSpec("k", "int", "Gibbs steps per update", 1, check=positive),),
+        ),
+        Entry(
+            "pcd",
+            "persistent contrastive divergence: k Gibbs steps from persistent chains",
+            (ParamSpec("k", "int", "Gibbs steps per update", 1, check=positive),),
+        ),
+        Entry(
+            "reconstruction",
+            "minimise the error of rebuilding the (clean) input from the code",
+            (ParamSpec("loss", "choice", "reconstruction error", "mse", ("mse", "bce")),),
+        ),
+        Entry(
+            "dictionary",
+            "alternate sparse inference with the unit's solver and a dictionary "
+            "step, keeping atoms at unit norm",
+        ),
+    )
+}
 
 
 def method_kinds(method: str) -> tuple[str, ...]:
@@ -229,23 +400,63 @@ def pretrainable_kinds() -> tuple[str, ...]:
 
 # Settings: `data`, `optimizer`, `schedule` and `method` take catalogue calls, `greedy` and
 # `freeze` lists of unit names; the rest are plain values checked by these specs.
-SCALARS: dict[str, ParamSpec] = {s.name: s for s in (
-    ParamSpec("batch", "int", "the number of samples per optimizer step, a positive integer "
-              "such as 32", 32, check=positive),
-    ParamSpec("seed", "int", "the random seed, a non-negative integer", 0, check=non_negative),
-    ParamSpec("device", "choice", "where to train: `auto` (CUDA when there is a GPU, else the "
-              "CPU), `cpu` or `cuda`", "auto", ("auto", "cpu", "cuda")),
-    ParamSpec("precision", "choice", "the compute precision: `fp32`, or `bf16` (bfloat16 "
-              "autocast)", "fp32", ("fp32", "bf16")),
-    ParamSpec("epochs", "int", "the number of passes over the training data, a positive "
-              "integer", None, check=positive),
-    ParamSpec("steps", "int", "the number of optimizer steps, a positive integer (instead of "
-              "`epochs`)", None, check=positive),
-    ParamSpec("early_stop", "int", "the patience: stop after this many epochs without a better "
-              "monitored loss, a positive integer or `none`", None, check=positive),
-    ParamSpec("clip", "float", "the largest gradient norm; bigger gradients are scaled down; "
-              "a positive number or `none`", None, check=positive),
-)}
+SCALARS: dict[str, ParamSpec] = {
+    s.name: s
+    for s in (
+        ParamSpec(
+            "batch",
+            "int",
+            "the number of samples per optimizer step, a positive integer such as 32",
+            32,
+            check=positive,
+        ),
+        ParamSpec("seed", "int", "the random seed, a non-negative integer", 0, check=non_negative),
+        ParamSpec(
+            "device",
+            "choice",
+            "where to train: `auto` (CUDA when there is a GPU, else the CPU), `cpu` or `cuda`",
+            "auto",
+            ("auto", "cpu", "cuda"),
+        ),
+        ParamSpec(
+            "precision",
+            "choice",
+            "the compute precision: `fp32`, or `bf16` (bfloat16 autocast)",
+            "fp32",
+            ("fp32", "bf16"),
+        ),
+        ParamSpec(
+            "epochs",
+            "int",
+            "the number of passes over the training data, a positive integer",
+            None,
+            check=positive,
+        ),
+        ParamSpec(
+            "steps",
+            "int",
+            "the number of optimizer steps, a positive integer (instead of `epochs`)",
+            None,
+            check=positive,
+        ),
+        ParamSpec(
+            "early_stop",
+            "int",
+            "the patience: stop after this many epochs without a better "
+            "monitored loss, a positive integer or `none`",
+            None,
+            check=positive,
+        ),
+        ParamSpec(
+            "clip",
+            "float",
+            "the largest gradient norm; bigger gradients are scaled down; "
+            "a positive number or `none`",
+            None,
+            check=positive,
+        ),
+    )
+}
 
 DEFAULT_EPOCHS = 10
 SECTION_KEYS = ("data", "seed", "device", "precision")
