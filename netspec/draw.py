@@ -104,10 +104,18 @@ def draw_units(graph: Graph, rankdir: str = "TB", stage: StagePlan | None = None
         target = graph.node(dst)
         if target.role is Role.OUTPUT:
             continue
-        dot.edge(src, dst, **_edge_attrs(graph.node(src), target))
+        attrs = _edge_attrs(graph.node(src), target)
+        if styles.get(dst) is IDLE or styles.get(src) is IDLE:
+            attrs["color"] = IDLE.color  # what the stage does not touch fades out
+        dot.edge(src, dst, **attrs)
     for node in shown:
         if node.role is Role.UNIT and REGISTRY[node.kind].recurrent:
-            dot.edge(node.id, node.id, label="t-1", tooltip=f"{node.label}: recurrent state")
+            faded = (
+                {"color": IDLE.color, "fontcolor": IDLE.font} if styles.get(node.id) is IDLE else {}
+            )
+            dot.edge(
+                node.id, node.id, label="t-1", tooltip=f"{node.label}: recurrent state", **faded
+            )
     dot.clusters = _clusters(graph, shown)
     return dot.source()
 
@@ -151,13 +159,14 @@ def _node_attrs(graph: Graph, node: Node, is_output: bool, style: Style | None) 
             "fixedsize": "true",
             "fontsize": "12",
             "label": MERGE_SYMBOL.get(node.kind, node.kind),
-            "xlabel": str(node.type),
+            "xlabel": f'<<font point-size="9">{html(str(node.type))}</font>>',
             "tooltip": tooltip,
             **_style_attrs(style, base_style=""),
         }
     if node.role is Role.LOSS:
         weight = node.params.get("weight", 1.0)
-        sub = f"weight {weight:g}" if weight != 1.0 else ""
+        parts = [node.kind if node.name else "", f"weight {weight:g}" if weight != 1.0 else ""]
+        sub = ", ".join(p for p in parts if p)  # the kind under a loss's name, and its weight
         return {
             "shape": "box",
             "style": "dashed",
