@@ -34,6 +34,7 @@ test: lint types unit
 
 bench: venv
 	$(BIN)/python bench/parse_check.py
+	$(BIN)/python bench/draw.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

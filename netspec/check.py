@@ -88,7 +88,7 @@ def _text(sources: Sources, node: Node) -> str:
     text = sources.text(node.span.file)
     if text is None:
         return node.kind
-    return " ".join(text[node.span.start:node.span.end].split())
+    return " ".join(text[node.span.start : node.span.end].split())
 
 
 def equation(graph: Graph, node: Node) -> str | None:

@@ -79,8 +79,7 @@ CODES: dict[str, Code] = {
     ),
     "E207": Code(
         "unknown network",
-        "A `train` section names a network that the file (and the files it `use`s) do not "
-        "define.",
+        "A `train` section names a network that the file (and the files it `use`s) do not define.",
     ),
     "E209": Code(
         "bad import",

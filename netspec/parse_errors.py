@@ -32,7 +32,7 @@ class _Mistake:
 
 
 def _replace_token(line: str, col: int, new: str, width: int = 1) -> str:
-    return line[:col].rstrip() + new + line[col + width:].lstrip()
+    return line[:col].rstrip() + new + line[col + width :].lstrip()
 
 
 def _insert_before(line: str, col: int, new: str) -> str:
@@ -67,8 +67,9 @@ _MISTAKES: dict[str, _Mistake] = {
             "network n { y = f(x, a: 1) }",
             "network n { input x: [1] y = f(x, a: 1) }",
         ),
-        lambda line, col: None if line[col + 1:].lstrip().startswith("=") else
-        _replace_token(line, col, "="),
+        lambda line, col: (
+            None if line[col + 1 :].lstrip().startswith("=") else _replace_token(line, col, "=")
+        ),
     ),
     "missing_comma": _Mistake(
         "arguments must be separated by `,`",
@@ -141,8 +142,12 @@ _MISTAKES: dict[str, _Mistake] = {
         "`=` in a body names a tensor; a plain value is named with `let`",
         "a value, not a tensor",
         "write `let name = value`",
-        ("network n { y = 1 }", 'network n { y = "a" }', "network n { y = [1] }",
-         "network n { input x: [1] y = 1 }"),
+        (
+            "network n { y = 1 }",
+            'network n { y = "a" }',
+            "network n { y = [1] }",
+            "network n { input x: [1] y = 1 }",
+        ),
         lambda line, col: _let_line(line),
     ),
     "bare_call": _Mistake(  # told apart from `missing_arrow` by the text, not the state
@@ -163,8 +168,9 @@ _MISTAKES: dict[str, _Mistake] = {
 }
 
 
-def syntax_diagnostic(exc: lark.exceptions.UnexpectedInput, text: str, file: str,
-                      parser: Lark) -> Diagnostic:
+def syntax_diagnostic(
+    exc: lark.exceptions.UnexpectedInput, text: str, file: str, parser: Lark
+) -> Diagnostic:
     """The one diagnostic for a syntax error, pointing at the offending token or character."""
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
         return _bad_character(exc, text, file)
@@ -189,15 +195,19 @@ def syntax_diagnostic(exc: lark.exceptions.UnexpectedInput, text: str, file: str
             # `conv2d(8, 3) relu` then a new line: the step before the line end lacks its `->`
             return _mistake_diagnostic(_MISTAKES["missing_arrow"], text, name, file)
         if name.line != span.line:  # `relu` alone on a line: point at it, not at the next line
-            return error("E104", _MISTAKES[key].message, name, "expected `=` after this",
-                         help="continue a chain with `->` on the same statement, or write "
-                         "`name = value`")
+            return error(
+                "E104",
+                _MISTAKES[key].message,
+                name,
+                "expected `=` after this",
+                help="continue a chain with `->` on the same statement, or write `name = value`",
+            )
     if key == "missing_arrow":
         if _starts_statement(text, span):
             key = "bare_call"
         else:
             span = _name_span(text, span)
-    if key == "value_assign" and not _LITERAL_LINE.match(text[span.start:]):
+    if key == "value_assign" and not _LITERAL_LINE.match(text[span.start :]):
         key = None
     if key in ("bare_chain", "bare_call"):
         span = _name_span(text, span)
@@ -210,15 +220,18 @@ def syntax_diagnostic(exc: lark.exceptions.UnexpectedInput, text: str, file: str
     return _unexpected(exc, text, span, parser)
 
 
-def _unexpected(exc: lark.exceptions.UnexpectedToken, text: str, span: Span,
-                parser: Lark) -> Diagnostic:
+def _unexpected(
+    exc: lark.exceptions.UnexpectedToken, text: str, span: Span, parser: Lark
+) -> Diagnostic:
     token = exc.token
     word = str(token)
     expected = _expected(exc.expected, parser)
     hint = None
     if token.type == "NAME" and any(t in exc.expected for t in ("NETWORK", "BLOCK", "TRAIN")):
-        hint = did_you_mean(word, _TOP_LEVEL) or \
-            "a file holds `network`, `block`, `train`, `let` and `use` items"
+        hint = (
+            did_you_mean(word, _TOP_LEVEL)
+            or "a file holds `network`, `block`, `train`, `let` and `use` items"
+        )
     elif token.type == "NAME" and word not in KEYWORDS:
         hint = did_you_mean(word, KEYWORDS)
     elif word in KEYWORDS:
@@ -226,40 +239,61 @@ def _unexpected(exc: lark.exceptions.UnexpectedToken, text: str, span: Span,
     elif word == "(" and exc.expected == {"LBRACE"}:
         header = _previous_words(text, span.start, 2)
         if header and header[0] == "network":
-            hint = "a network takes no parameters; write `network NAME {`, and put parameters " \
-                   "on a `block`"
+            hint = (
+                "a network takes no parameters; write `network NAME {`, and put parameters "
+                "on a `block`"
+            )
     return error("E101", f"unexpected `{word}`", span, f"expected {expected}", help=hint)
 
 
-def _special_case(exc: lark.exceptions.UnexpectedToken, text: str, span: Span,
-                  file: str) -> Diagnostic | None:
+def _special_case(
+    exc: lark.exceptions.UnexpectedToken, text: str, span: Span, file: str
+) -> Diagnostic | None:
     """Mistakes that the parser state alone does not tell apart."""
     if text.startswith("=>", span.start):
-        return _mistake_diagnostic(_MISTAKES["arrow_typo"],
-                                   text, _with_width(span, 2), file)
+        return _mistake_diagnostic(_MISTAKES["arrow_typo"], text, _with_width(span, 2), file)
     words = _previous_words(text, span.start, 1)
-    if words and words[0] in KEYWORDS and words[0] != "loss" and exc.token.type == "EQUAL" \
-            and exc.expected == {"NAME"}:
+    if (
+        words
+        and words[0] in KEYWORDS
+        and words[0] != "loss"
+        and exc.token.type == "EQUAL"
+        and exc.expected == {"NAME"}
+    ):
         keyword = words[0]
         start = text.rindex(keyword, 0, span.start)
         kw_span = _span_at(text, file, start, start + len(keyword))
-        alt = {"output": "out", "input": "inputs", "let": "value", "stage": "phase",
-               "network": "net", "block": "blk", "train": "training", "use": "usage"}[keyword]
-        return error("E101", f"`{keyword}` is a keyword and cannot be used as a name", kw_span,
-                     "a keyword, not a name",
-                     help=f"pick another name, such as `{alt}`")
+        alt = {
+            "output": "out",
+            "input": "inputs",
+            "let": "value",
+            "stage": "phase",
+            "network": "net",
+            "block": "blk",
+            "train": "training",
+            "use": "usage",
+        }[keyword]
+        return error(
+            "E101",
+            f"`{keyword}` is a keyword and cannot be used as a name",
+            kw_span,
+            "a keyword, not a name",
+            help=f"pick another name, such as `{alt}`",
+        )
     # `-> output h`: a chain ending with `->` swallows the next statement's first word.
-    return (_dangling_arrow(text, span.start, file, eof=False)
-            or _mismatched(text, span, file, str(exc.token))
-            or _unclosed_before(text, span, file))
+    return (
+        _dangling_arrow(text, span.start, file, eof=False)
+        or _mismatched(text, span, file, str(exc.token))
+        or _unclosed_before(text, span, file)
+    )
 
 
 def _misspelt_statement(text: str, span: Span, file: str) -> Diagnostic | None:
     """`inptu x: [4]`: the first word of a statement is close to a statement keyword."""
-    start = _name_before(text[:span.start], span.start)
+    start = _name_before(text[: span.start], span.start)
     if start is None:
         return None
-    word = text[start:span.start].strip()
+    word = text[start : span.start].strip()
     hint = did_you_mean(word, _STATEMENT_KEYWORDS)
     if hint is None:
         return None
@@ -274,31 +308,34 @@ def _dangling_arrow(text: str, pos: int, file: str, eof: bool) -> Diagnostic | N
     if not arrows:
         return None
     arrow = arrows[-1]
-    rest = before[arrow.end():]
-    nxt = text[arrow.end():].lstrip()
+    rest = before[arrow.end() :]
+    nxt = text[arrow.end() :].lstrip()
     if eof and rest.strip():
         return None
     if not eof and (not _STATEMENT_START.match(nxt) or rest.count("\n") > 2):
         return None
     span = _span_at(text, file, arrow.start(), arrow.start() + 2)
     line = _line_of(text, arrow.start())
-    after = line[span.col + 1:]
+    after = line[span.col + 1 :]
     help = "put a unit after it, or remove it"
     if not after.strip():
         help += f": `{line[: span.col - 1].strip()}`"
-    return error("E104", _MISTAKES["dangling_arrow"].message, span, "nothing follows this `->`",
-                 help=help)
+    return error(
+        "E104", _MISTAKES["dangling_arrow"].message, span, "nothing follows this `->`", help=help
+    )
 
 
 # A number, string or flat list ending its line (or body): a value a `let` could name.
 _LITERAL_LINE = re.compile(
-    r'(-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|"[^"\n]*"|\[[^\]\[\n(]*\])[ \t]*(#[^\n]*|})?(\n|$)')
+    r'(-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|"[^"\n]*"|\[[^\]\[\n(]*\])[ \t]*(#[^\n]*|})?(\n|$)'
+)
 
 
 # What the first line of a statement looks like: a keyword, `name =` (spaced, unlike a keyword
 # argument), `a, b =`, or the end of a body.
 _STATEMENT_START = re.compile(
-    r"(input|output|loss|let)\s|[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s+=\s|[A-Za-z_]\w*\s*,|}")
+    r"(input|output|loss|let)\s|[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*\s+=\s|[A-Za-z_]\w*\s*,|}"
+)
 
 
 def _unclosed_before(text: str, span: Span, file: str) -> Diagnostic | None:
@@ -310,16 +347,25 @@ def _unclosed_before(text: str, span: Span, file: str) -> Diagnostic | None:
     closer = {"(": ")", "[": "]", "{": "}"}[char]
     open_span = _span_at(text, file, pos, pos + 1)
     line_start = text.rfind("\n", 0, span.start) + 1
-    first_on_line = not text[line_start: span.start].strip()
+    first_on_line = not text[line_start : span.start].strip()
     if char == "{" or open_span.line == span.line or not first_on_line:
         return None
-    if not _STATEMENT_START.match(text[span.start:]):
+    if not _STATEMENT_START.match(text[span.start :]):
         return None
     line = _strip_comments(_line_of(text, pos)).rstrip()
-    help = f"close it: `{line.strip()}{closer}`" if line.count(char) > line.count(closer) else \
-        f"close it with `{closer}`"
-    return error("E101", f"`{char}` is not closed", open_span, "never closed",
-                 secondary=[(span, "the next statement starts here")], help=help)
+    help = (
+        f"close it: `{line.strip()}{closer}`"
+        if line.count(char) > line.count(closer)
+        else f"close it with `{closer}`"
+    )
+    return error(
+        "E101",
+        f"`{char}` is not closed",
+        open_span,
+        "never closed",
+        secondary=[(span, "the next statement starts here")],
+        help=help,
+    )
 
 
 def _mismatched(text: str, span: Span, file: str, token: str) -> Diagnostic | None:
@@ -332,17 +378,28 @@ def _mismatched(text: str, span: Span, file: str, token: str) -> Diagnostic | No
     if stack and stack[-1][1] == pairs[token]:
         return None
     if all(char != pairs[token] for _, char in stack):
-        return error("E101", f"unmatched `{token}`", span, f"no `{pairs[token]}` is open here",
-                     help="remove it")
+        return error(
+            "E101",
+            f"unmatched `{token}`",
+            span,
+            f"no `{pairs[token]}` is open here",
+            help="remove it",
+        )
     pos, char = stack[-1]
     closer = {"(": ")", "[": "]", "{": "}"}[char]
-    return error("E101", f"`{char}` is closed by `{token}`", span, f"expected `{closer}`",
-                 secondary=[(_span_at(text, file, pos, pos + 1), f"`{char}` opened here")],
-                 help=f"close it with `{closer}`")
+    return error(
+        "E101",
+        f"`{char}` is closed by `{token}`",
+        span,
+        f"expected `{closer}`",
+        secondary=[(_span_at(text, file, pos, pos + 1), f"`{char}` opened here")],
+        help=f"close it with `{closer}`",
+    )
 
 
 def _strip_comments(text: str) -> str:
     """The text with each comment blanked out (same length, so offsets still hold)."""
+
     def blank(m: re.Match[str]) -> str:
         return m.group(0) if m.group(0).startswith('"') else " " * len(m.group(0))
 
@@ -359,8 +416,9 @@ def _mistake_diagnostic(mistake: _Mistake, text: str, span: Span, file: str) -> 
     return error("E104", mistake.message, span, mistake.label, help=help)
 
 
-def _end_of_file(exc: lark.exceptions.UnexpectedToken, text: str, file: str,
-                 parser: Lark) -> Diagnostic:
+def _end_of_file(
+    exc: lark.exceptions.UnexpectedToken, text: str, file: str, parser: Lark
+) -> Diagnostic:
     span = _end_span(text, file)
     expected = _expected(exc.expected, parser)
     opener = _unclosed(text)
@@ -376,9 +434,14 @@ def _end_of_file(exc: lark.exceptions.UnexpectedToken, text: str, file: str,
     last = _strip_comments(_line_of(text, span.start - 1 if span.start else 0))
     if char != "{" and open_span.line == span.line:
         help = f"close it: `{last.strip()}{closer}`"
-    return error("E103", f"unexpected end of file: `{char}` is not closed", span,
-                 f"expected {expected} here",
-                 secondary=[(open_span, f"unclosed {what}")], help=help)
+    return error(
+        "E103",
+        f"unexpected end of file: `{char}` is not closed",
+        span,
+        f"expected {expected} here",
+        secondary=[(open_span, f"unclosed {what}")],
+        help=help,
+    )
 
 
 def _unclosed(text: str) -> tuple[int, str] | None:
@@ -416,19 +479,31 @@ def _bad_character(exc: lark.exceptions.UnexpectedCharacters, text: str, file: s
         end = len(text) if end < 0 else end
         span = Span(file, pos, end, line, col, line, col + max(end - pos, 1))
         rest = text[pos:end].rstrip()
-        return error("E102", "string is not closed", span, "this string has no closing `\"`",
-                     help=f"close it on the same line: `{rest}\"`" if rest != '"' else
-                     "close the string on the same line")
+        return error(
+            "E102",
+            "string is not closed",
+            span,
+            'this string has no closing `"`',
+            help=f'close it on the same line: `{rest}"`'
+            if rest != '"'
+            else "close the string on the same line",
+        )
     if char == "'":
         end = text.find("'", pos + 1)
         line_end = text.find("\n", pos)
         if end > 0 and (line_end < 0 or end < line_end):
-            quoted = text[pos + 1:end]
-            return error("E102", "strings use double quotes", span, "single quote",
-                         help=f'write "{quoted}"')
+            quoted = text[pos + 1 : end]
+            return error(
+                "E102", "strings use double quotes", span, "single quote", help=f'write "{quoted}"'
+            )
     shown = repr(char) if not char.isprintable() or char == " " else f"`{char}`"
-    return error("E102", f"unexpected character {shown}", span, "not part of the language",
-                 help=hints.get(char))
+    return error(
+        "E102",
+        f"unexpected character {shown}",
+        span,
+        "not part of the language",
+        help=hints.get(char),
+    )
 
 
 _EXAMPLE_CACHE: dict[int, list[tuple[str, int, frozenset[str], str, str]]] = {}
@@ -444,8 +519,15 @@ def _signatures(parser: Lark) -> list[tuple[str, int, frozenset[str], str, str]]
                 try:
                     parser.parse(example)
                 except lark.exceptions.UnexpectedToken as ut:
-                    found.append((name, ut.state.position, frozenset(ut.accepts or ()),
-                                  ut.token.type, str(ut.token)))
+                    found.append(
+                        (
+                            name,
+                            ut.state.position,
+                            frozenset(ut.accepts or ()),
+                            ut.token.type,
+                            str(ut.token),
+                        )
+                    )
                 except lark.exceptions.UnexpectedInput:
                     continue
         _EXAMPLE_CACHE[key] = found
@@ -497,8 +579,15 @@ def _expected(names: set[str], parser: Lark) -> str:
 
 
 def _token_span(token: lark.Token, file: str) -> Span:
-    return Span(file, token.start_pos or 0, token.end_pos or 0, token.line or 1, token.column or 1,
-                token.end_line or 1, token.end_column or 1)
+    return Span(
+        file,
+        token.start_pos or 0,
+        token.end_pos or 0,
+        token.line or 1,
+        token.column or 1,
+        token.end_line or 1,
+        token.end_column or 1,
+    )
 
 
 def _span_at(text: str, file: str, start: int, end: int) -> Span:
@@ -510,8 +599,9 @@ def _span_at(text: str, file: str, start: int, end: int) -> Span:
 
 
 def _with_width(span: Span, width: int) -> Span:
-    return Span(span.file, span.start, span.start + width, span.line, span.col, span.line,
-                span.col + width)
+    return Span(
+        span.file, span.start, span.start + width, span.line, span.col, span.line, span.col + width
+    )
 
 
 def _name_span(text: str, span: Span) -> Span:
@@ -545,7 +635,7 @@ def _previous_words(text: str, pos: int, count: int) -> list[str]:
 def _line_of(text: str, pos: int) -> str:
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
-    return text[start: end if end >= 0 else len(text)]
+    return text[start : end if end >= 0 else len(text)]
 
 
 def _end_span(text: str, file: str) -> Span:

@@ -1,7 +1,9 @@
 """Print an AST back to canonical `.net` text (`netspec fmt`), keeping every comment.
 
-Canonical form: 4-space indents, one statement per line, a blank line between items, `->`
-chains broken before each arrow when longer than the line width. `parse(format(m)) == m`.
+Canonical form: 4-space indents, one statement per line, a blank line between items (but not
+between consecutive `use`s or `let`s), one blank line inside a body where the source had any, an
+empty body as `{}`, and `->` chains broken before each arrow when longer than the line width.
+`parse(format_module(m)) == m`, and formatting is idempotent.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from netspec import ast
 
 WIDTH = 100
 INDENT = "    "
+# What a string literal cannot hold as itself (\r and \t would not survive editors and reading).
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def format_expr(expr: ast.Expr | ast.Link) -> str:
@@ -23,8 +27,7 @@ def format_expr(expr: ast.Expr | ast.Link) -> str:
     if isinstance(expr, ast.Number):
         return expr.text
     if isinstance(expr, ast.String):
-        escaped = expr.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
+        return '"' + "".join(_ESCAPES.get(ch, ch) for ch in expr.value) + '"'
     if isinstance(expr, ast.Ref):
         return expr.name.text
     if isinstance(expr, ast.Call):
@@ -52,7 +55,7 @@ def _value_lines(prefix: str, expr: ast.Expr, indent: str) -> list[str]:
     if len(indent + line) <= WIDTH or not isinstance(expr, ast.Chain):
         return [line]
     head = prefix + format_expr(expr.head)
-    pad = " " * (len(prefix) - 0)
+    pad = " " * len(prefix)
     return [head] + [f"{pad}-> {format_expr(link)}" for link in expr.links]
 
 
@@ -84,6 +87,13 @@ def _statement(stmt: ast.Statement | ast.Setting | ast.Let, indent: str) -> list
 
 
 class _Printer:
+    """Lays out items and statements, placing each comment of the source next to its node.
+
+    A comment before a node goes on its own line above it; comments on the lines a node covers
+    trail its last line (only one fits there: the others go on their own lines above it, since a
+    comment runs to the end of its line).
+    """
+
     def __init__(self, module: ast.Module) -> None:
         self.comments = sorted(module.comments, key=lambda c: c.span.start)
         self.next = 0
@@ -97,21 +107,31 @@ class _Printer:
 
     def _leading(self, before: int, indent: str) -> None:
         """Comments that start before offset `before`, each on its own line."""
-        while self.next < len(self.comments) and self.comments[self.next].span.start < before:
+        while self._comment_before(before):
             self.lines.append(indent + self.comments[self.next].text)
             self.next += 1
 
-    def _trailing(self, end_line: int) -> str:
-        """Comments on the lines a statement covers (up to its last line), joined at its end."""
+    def _comment_before(self, offset: int) -> bool:
+        return self.next < len(self.comments) and self.comments[self.next].span.start < offset
+
+    def _on_lines(self, last_line: int) -> list[str]:
+        """The comments not yet placed that sit on or before `last_line`."""
         found = []
-        while self.next < len(self.comments) and self.comments[self.next].span.line <= end_line:
+        while self.next < len(self.comments) and self.comments[self.next].span.line <= last_line:
             found.append(self.comments[self.next].text)
             self.next += 1
-        return ("  " + "  ".join(found)) if found else ""
+        return found
+
+    def _place(self, lines: list[str], indent: str, comments: list[str]) -> None:
+        """Print `lines`, the last comment trailing them and any others on their own lines above."""
+        self.lines += [indent + c for c in comments[:-1]]
+        self.lines += [indent + line for line in lines]
+        if comments:
+            self.lines[-1] += "  " + comments[-1]
 
     def _first_line(self, span_line: int, start: int) -> int:
         """The line a child starts on, counting the comments that lead it."""
-        if self.next < len(self.comments) and self.comments[self.next].span.start < start:
+        if self._comment_before(start):
             return self.comments[self.next].span.line
         return span_line
 
@@ -120,9 +140,7 @@ class _Printer:
         if in_body:
             self._gap(self._first_line(span.line, span.start))
         self._leading(span.start, indent)
-        tail = self._trailing(span.end_line)
-        self.lines += [indent + line for line in lines]
-        self.lines[-1] += tail
+        self._place(lines, indent, self._on_lines(span.end_line))
         self.last_line = span.end_line
 
     def body(self, header: object, opening: str, children: tuple[object, ...], indent: str) -> None:
@@ -130,9 +148,21 @@ class _Printer:
         if indent:
             self._gap(self._first_line(span.line, span.start))
         self._leading(span.start, indent)
-        self.last_line = span.line
+        self.last_line = 0  # no blank line right after `{`
         first_line = children[0].span.line if children else span.end_line  # type: ignore[attr-defined]
-        self.lines.append(indent + opening + " {" + self._trailing_before(first_line, span.line))
+        # Comments on the header's own line, before the first child, trail the `{`.
+        on_header = self._on_lines(min(span.line, first_line - 1))
+        if not children and not self._comment_before(span.end):
+            closing = self._on_lines(span.end_line)
+            if len(on_header) + len(closing) <= 1:  # `name {}` on one line
+                self._place([opening + " {}"], indent, on_header + closing)
+                self.last_line = span.end_line
+                return
+            self._place([opening + " {"], indent, on_header)
+            self._place(["}"], indent, closing)
+            self.last_line = span.end_line
+            return
+        self._place([opening + " {"], indent, on_header)
         inner = indent + INDENT
         for child in children:
             if isinstance(child, ast.Stage):
@@ -140,18 +170,8 @@ class _Printer:
             else:
                 self.emit(child, _statement(child, inner), inner)  # type: ignore[arg-type]
         self._leading(span.end, inner)
-        self.lines.append(indent + "}" + self._trailing(span.end_line))
+        self._place(["}"], indent, self._on_lines(span.end_line))
         self.last_line = span.end_line
-
-    def _trailing_before(self, first_child_line: int, header_line: int) -> str:
-        """Comments on the header's own line (before the first child) trail the `{`."""
-        found = []
-        while (self.next < len(self.comments)
-               and self.comments[self.next].span.line == header_line
-               and self.comments[self.next].span.line < first_child_line):
-            found.append(self.comments[self.next].text)
-            self.next += 1
-        return ("  " + "  ".join(found)) if found else ""
 
 
 def format_module(module: ast.Module) -> str:
@@ -179,7 +199,8 @@ def format_module(module: ast.Module) -> str:
         elif isinstance(item, ast.Block):
             params = ", ".join(
                 x.name.text + (f"={format_expr(x.default)}" if x.default is not None else "")
-                for x in item.params)
+                for x in item.params
+            )
             p.body(item, f"block {item.name.text}({params})", item.body, "")
         elif isinstance(item, ast.Train):
             p.body(item, f"train {item.network.text}", item.body, "")

@@ -48,8 +48,9 @@ def _render_one(diag: Diagnostic, sources: Sources, color: bool) -> str:
     return "\n".join(out) + "\n"
 
 
-def _excerpt(labels: list[Label], sources: Sources, width: int, color: bool,
-             main: str) -> list[str]:
+def _excerpt(
+    labels: list[Label], sources: Sources, width: int, color: bool, main: str
+) -> list[str]:
     """Quote each labelled line once, in file then line order, with its underlines; a `...`
     gutter marks skipped lines."""
     out: list[str] = []

@@ -64,8 +64,14 @@ def evaluate(expr: ast.Expr, env: Env, diags: list[Diagnostic], allow_calls: boo
         )
         return CallValue(expr.callee.text, args, expr.span)
     what = "a unit call" if isinstance(expr, ast.Call) else "a chain"
-    diags.append(error("E403", f"expected a value here, but found {what}", expr.span,
-                       "not a number, name, string or list"))
+    diags.append(
+        error(
+            "E403",
+            f"expected a value here, but found {what}",
+            expr.span,
+            "not a number, name, string or list",
+        )
+    )
     return None
 
 
@@ -140,12 +146,17 @@ def bind(
         if i >= len(specs):
             extra = positional[i:]
             span = extra[0].span.cover(extra[-1].span)
-            diags.append(error(
-                "E405",
-                f"`{owner}` takes {_count(len(specs), 'parameter')}, but got {len(positional)}",
-                span, f"{_count(len(extra), 'extra argument')}",
-                help=f"its parameters are {signature(specs)}" if specs else
-                "remove the extra arguments"))
+            diags.append(
+                error(
+                    "E405",
+                    f"`{owner}` takes {_count(len(specs), 'parameter')}, but got {len(positional)}",
+                    span,
+                    f"{_count(len(extra), 'extra argument')}",
+                    help=f"its parameters are {signature(specs)}"
+                    if specs
+                    else "remove the extra arguments",
+                )
+            )
             ok = False
             break
         given[specs[i].name] = (evaluate(arg.value, env, diags), arg)
@@ -158,17 +169,31 @@ def bind(
             hint = did_you_mean(key, names)
             if hint is not None:
                 meant.add(hint.split("`")[1])
-            listing = f"its parameters are {signature(specs)}" if names else \
-                "it takes no parameters"
-            diags.append(error("E401", f"`{owner}` has no parameter `{key}`", arg.name.span,
-                               "unknown parameter", help=hint or listing))
+            listing = (
+                f"its parameters are {signature(specs)}" if names else "it takes no parameters"
+            )
+            diags.append(
+                error(
+                    "E401",
+                    f"`{owner}` has no parameter `{key}`",
+                    arg.name.span,
+                    "unknown parameter",
+                    help=hint or listing,
+                )
+            )
             ok = False
             continue
         if key in given:
-            diags.append(error("E406", f"parameter `{key}` of `{owner}` is given twice", arg.span,
-                               "given again here",
-                               secondary=[(given[key][1].span, "first given here")],
-                               help="keep one of them"))
+            diags.append(
+                error(
+                    "E406",
+                    f"parameter `{key}` of `{owner}` is given twice",
+                    arg.span,
+                    "given again here",
+                    secondary=[(given[key][1].span, "first given here")],
+                    help="keep one of them",
+                )
+            )
             ok = False
             continue
         given[key] = (evaluate(arg.value, env, diags), arg)
@@ -179,10 +204,20 @@ def bind(
                 bound[spec.name] = spec.default
                 continue
             if spec.name not in meant:  # else the misspelt keyword's E401 says it all
-                what = f"its parameter `{spec.name}`" if spec.type == "any" else \
-                    f"`{spec.name}`: {spec.doc}"  # a block's parameters have no doc
-                diags.append(error("E402", f"`{owner}` is missing {what}", call_span,
-                                   f"`{spec.name}` is missing", help=_missing_help(spec, call)))
+                what = (
+                    f"its parameter `{spec.name}`"
+                    if spec.type == "any"
+                    else f"`{spec.name}`: {spec.doc}"
+                )  # a block's parameters have no doc
+                diags.append(
+                    error(
+                        "E402",
+                        f"`{owner}` is missing {what}",
+                        call_span,
+                        f"`{spec.name}` is missing",
+                        help=_missing_help(spec, call),
+                    )
+                )
             ok = False
             continue
         raw, arg = given[spec.name]
@@ -202,8 +237,16 @@ def bind(
             if code == "E403" and spec.type == "choice" and isinstance(raw, str):
                 message = f"{describe(raw)} is not a valid `{spec.name}` for `{owner}`"
                 note = f"`{spec.name}` {main}"
-            diags.append(error(code, message, arg.value.span, label, note=note,
-                               help=hint or _type_hint(spec, raw, specs, env, arg)))
+            diags.append(
+                error(
+                    code,
+                    message,
+                    arg.value.span,
+                    label,
+                    note=note,
+                    help=hint or _type_hint(spec, raw, specs, env, arg),
+                )
+            )
             ok = False
             continue
         bound[spec.name] = value
@@ -212,8 +255,9 @@ def bind(
 
 def signature(specs: Sequence[ParamSpec]) -> str:
     """`n`, `act=none`, `bias=true`: the parameters as a call would name them."""
-    return ", ".join(f"`{s.name}`" if s.required else f"`{s.name}={_shown(s.default)}`"
-                     for s in specs)
+    return ", ".join(
+        f"`{s.name}`" if s.required else f"`{s.name}={_shown(s.default)}`" for s in specs
+    )
 
 
 def _shown(value: Any) -> str:
@@ -248,8 +292,9 @@ def _missing_help(spec: ParamSpec, call: ast.Call | None) -> str:
     return f"add it: `{format_expr(fixed)}`"
 
 
-def _type_hint(spec: ParamSpec, raw: Any, specs: Sequence[ParamSpec], env: Env,
-               arg: ast.Arg) -> str | None:
+def _type_hint(
+    spec: ParamSpec, raw: Any, specs: Sequence[ParamSpec], env: Env, arg: ast.Arg
+) -> str | None:
     """Why a value does not fit: it belongs to another parameter, or is a misspelt `let`."""
     if isinstance(raw, Symbol):
         for other in specs:

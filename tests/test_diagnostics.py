@@ -95,16 +95,23 @@ def test_render_text_marks_skipped_lines_and_widens_the_gutter() -> None:
     text = "\n".join(f"line {i}" for i in range(1, 13)) + "\n"
     sources = Sources()
     sources.add("long.net", text)
-    diag = error("E202", "unknown name `q`", _span("long.net", text, 11, 1, 4), "here",
-                 secondary=[(_span("long.net", text, 2, 1, 4), "there")])
+    diag = error(
+        "E202",
+        "unknown name `q`",
+        _span("long.net", text, 11, 1, 4),
+        "here",
+        secondary=[(_span("long.net", text, 2, 1, 4), "there")],
+    )
     lines = render_text([diag], sources).splitlines()
     assert lines[1] == "   --> long.net:11:1"
     assert lines[3:7] == ["  2 | line 2", "    | ---- there", "...", " 11 | line 11"]
 
 
 def test_render_text_without_a_span_and_with_several_errors() -> None:
-    diags = [error("E213", "`--set n=...` names no top-level `let`", None, help="no lets"),
-             error("E100", "cannot read `x.net`", None)]
+    diags = [
+        error("E213", "`--set n=...` names no top-level `let`", None, help="no lets"),
+        error("E100", "cannot read `x.net`", None),
+    ]
     assert render_text(diags, Sources()) == (
         "error[E213]: `--set n=...` names no top-level `let`\n"
         "   |\n"
@@ -127,8 +134,7 @@ def test_render_text_colors_only_when_asked() -> None:
 def test_render_short_is_one_line_per_diagnostic() -> None:
     diags = [_diagnostic(), error("E100", "cannot read `x.net`", None)]
     assert render_short(diags) == (
-        "a.net:3:12: error[E301]: `dense` expects a flat input\n"
-        "error[E100]: cannot read `x.net`\n"
+        "a.net:3:12: error[E301]: `dense` expects a flat input\nerror[E100]: cannot read `x.net`\n"
     )
     assert render_short([]) == ""
 
@@ -138,12 +144,22 @@ def test_render_json_parses_with_one_based_positions() -> None:
     assert len(data) == 1
     diag = data[0]
     assert (diag["code"], diag["severity"], diag["message"]) == (
-        "E301", "error", "`dense` expects a flat input")
+        "E301",
+        "error",
+        "`dense` expects a flat input",
+    )
     assert diag["help"] == "insert `flatten`\nsecond line"
     assert diag["note"] == "a note"
     primary = diag["labels"][0]
-    assert primary == {"file": "a.net", "line": 3, "column": 12, "end_line": 3,
-                       "end_column": 20, "message": "needs [N] input", "primary": True}
+    assert primary == {
+        "file": "a.net",
+        "line": 3,
+        "column": 12,
+        "end_line": 3,
+        "end_column": 20,
+        "message": "needs [N] input",
+        "primary": True,
+    }
     assert [lb["primary"] for lb in diag["labels"]] == [True, False, False, False]
     assert diag["labels"][2]["file"] == "lib/b.net"
 
@@ -156,6 +172,7 @@ def test_render_json_of_a_real_error_points_at_the_offending_token() -> None:
 
 
 # --- did_you_mean ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("word", "candidates", "expected"),
@@ -179,6 +196,7 @@ def test_did_you_mean_is_deterministic_with_duplicates() -> None:
 
 # --- syntax mistakes -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("key", "example"),
     [(key, ex) for key, mistake in _MISTAKES.items() for ex in mistake.examples],
@@ -191,6 +209,7 @@ def test_each_mistake_example_is_recognised_as_itself(key: str, example: str) ->
 
 
 # --- the corpus covers the codes -------------------------------------------------------------
+
 
 @cache
 def _corpus() -> dict[str, tuple[str, frozenset[str]]]:
@@ -249,6 +268,7 @@ def test_codes_are_well_formed() -> None:
 
 # --- the codes no case can produce -----------------------------------------------------------
 
+
 def test_unreadable_file_is_e100(tmp_path: Path) -> None:
     with pytest.raises(NetspecError) as caught:
         compile_file(tmp_path / "missing.net")
@@ -269,12 +289,17 @@ def test_bad_override_is_e213() -> None:
 
 # --- diagnostics across files ----------------------------------------------------------------
 
+
 def test_error_in_a_used_file_points_there_and_at_the_call(tmp_path: Path) -> None:
     (tmp_path / "layers.net").write_text(
-        "block classifier(k) {\n  input h\n  y = h -> dense(k)\n  output y\n}\n", encoding="utf-8")
+        "block classifier(k) {\n  input h\n  y = h -> dense(k)\n  output y\n}\n", encoding="utf-8"
+    )
     main = tmp_path / "main.net"
-    main.write_text('use "layers.net"\n\nnetwork lenet {\n  input image: [1, 28, 28]\n'
-                    "  y = image -> classifier(10)\n}\n", encoding="utf-8")
+    main.write_text(
+        'use "layers.net"\n\nnetwork lenet {\n  input image: [1, 28, 28]\n'
+        "  y = image -> classifier(10)\n}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(NetspecError) as caught:
         compile_file(main)
     (diag,) = caught.value.diagnostics
@@ -288,8 +313,10 @@ def test_error_in_a_used_file_points_there_and_at_the_call(tmp_path: Path) -> No
 
 
 def test_several_errors_are_reported_in_source_order() -> None:
-    text = ("network n {\n  input x: [4]\n  c = x -> dense(3, act=rleu)\n"
-            "  b = x -> dnese(3)\n  a = q -> relu\n}\n")
+    text = (
+        "network n {\n  input x: [4]\n  c = x -> dense(3, act=rleu)\n"
+        "  b = x -> dnese(3)\n  a = q -> relu\n}\n"
+    )
     with pytest.raises(NetspecError) as caught:
         compile(text)
     spans = [d.primary_span for d in caught.value.diagnostics]

@@ -12,7 +12,6 @@ from netspec.api import compile
 from netspec.diagnostics import NetspecError
 from netspec.render import render_text
 
-
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "tests" / "cases" / "invalid").glob("*.net"))
 HEADER = re.compile(r"^# (E\d{3}): \S")

@@ -35,8 +35,10 @@ def _errors(train: str, network: str = DBN) -> list[tuple[str, str]]:
     with pytest.raises(NetspecError) as caught:
         compile(text, "x.net")
     spans = [d.primary_span for d in caught.value.diagnostics]
-    return [(d.code, text[s.start:s.end] if s else "")
-            for d, s in zip(caught.value.diagnostics, spans, strict=True)]
+    return [
+        (d.code, text[s.start : s.end] if s else "")
+        for d, s in zip(caught.value.diagnostics, spans, strict=True)
+    ]
 
 
 def test_dbn_pretrains_greedily_then_fine_tunes() -> None:
@@ -47,16 +49,36 @@ def test_dbn_pretrains_greedily_then_fine_tunes() -> None:
         stage finetune { optimizer = sgd(lr=0.1, momentum=0.9)  epochs = 30 }
     }""")
     assert (plan.network, plan.batch, plan.seed, plan.device, plan.precision) == (
-        "dbn", 16, 0, "auto", "fp32")
+        "dbn",
+        16,
+        0,
+        "auto",
+        "fp32",
+    )
     assert (plan.data.source, plan.data.test, plan.data.val, plan.data.seed) == (
-        "digits", 0.25, 0.0, 7)
+        "digits",
+        0.25,
+        0.0,
+        7,
+    )
     pre, fine = plan.stages
     assert (pre.name, pre.kind, pre.epochs, pre.steps, pre.batch) == (
-        "pretrain", "pretrain", 10, None, 16)
+        "pretrain",
+        "pretrain",
+        10,
+        None,
+        16,
+    )
     assert [(g.unit, g.kind, g.method.name, dict(g.method.params)) for g in pre.greedy] == [
-        ("h1", "rbm", "cd", {"k": 2}), ("h2", "rbm", "cd", {"k": 2})]
-    assert dict(pre.optimizer.params) == {"lr": 0.05, "momentum": 0.0, "nesterov": False,
-                                          "weight_decay": 0.0}
+        ("h1", "rbm", "cd", {"k": 2}),
+        ("h2", "rbm", "cd", {"k": 2}),
+    ]
+    assert dict(pre.optimizer.params) == {
+        "lr": 0.05,
+        "momentum": 0.0,
+        "nesterov": False,
+        "weight_decay": 0.0,
+    }
     assert (fine.kind, fine.epochs, fine.greedy, fine.freeze) == ("supervised", 30, (), ())
     assert fine.optimizer.params["momentum"] == 0.9
     assert fine.schedule.name == "constant"
@@ -68,7 +90,11 @@ def test_a_section_without_stages_is_one_supervised_stage_with_defaults() -> Non
     assert (stage.name, stage.kind, stage.epochs, stage.batch) == ("main", "supervised", 10, 32)
     assert stage.optimizer.name == "adam" and stage.optimizer.params["lr"] == 1e-3
     assert (stage.early_stop, stage.clip, stage.monitor, stage.weight_decay) == (
-        None, None, "train", 0.0)
+        None,
+        None,
+        "train",
+        0.0,
+    )
     assert plan.data.seed == 0
 
 
@@ -89,9 +115,19 @@ def test_stages_inherit_section_settings_and_a_stage_length_replaces_the_section
     }""")
     a, b = plan.stages
     assert (a.epochs, a.steps, a.batch, a.schedule.name, a.early_stop, a.clip) == (
-        5, None, 64, "cosine", 4, 1.0)
+        5,
+        None,
+        64,
+        "cosine",
+        4,
+        1.0,
+    )
     assert (b.epochs, b.steps, b.batch, dict(b.schedule.params)) == (
-        None, 500, 8, {"every": 100, "gamma": 0.5})
+        None,
+        500,
+        8,
+        {"every": 100, "gamma": 0.5},
+    )
     assert a.weight_decay == 0.05 and a.monitor == "val"
     assert (plan.seed, plan.data.seed, plan.device, plan.precision) == (3, 3, "cpu", "bf16")
 
@@ -103,8 +139,11 @@ def test_lets_and_bare_names_are_values() -> None:
         y = softmax(measurements, 3)
         loss cross_entropy(y, species)
     }"""
-    plan = _plan("let rate = 0.2\nlet n = 7\ntrain flowers { data = iris  optimizer = "
-                 "sgd(lr=rate)  epochs = n  schedule = constant }", network)
+    plan = _plan(
+        "let rate = 0.2\nlet n = 7\ntrain flowers { data = iris  optimizer = "
+        "sgd(lr=rate)  epochs = n  schedule = constant }",
+        network,
+    )
     assert plan.stages[0].optimizer.params["lr"] == 0.2 and plan.stages[0].epochs == 7
 
 
@@ -119,7 +158,10 @@ def test_a_missing_method_defaults_to_each_unit_kind_s_own() -> None:
     (stage,) = plan.stages
     assert stage.kind == "pretrain"
     assert [(g.name, g.method.name, dict(g.method.params)) for g in stage.greedy] == [
-        ("a", "cd", {"k": 1}), ("b", "reconstruction", {"loss": "mse"}), ("c", "dictionary", {})]
+        ("a", "cd", {"k": 1}),
+        ("b", "reconstruction", {"loss": "mse"}),
+        ("c", "dictionary", {}),
+    ]
 
 
 BLOCKS = """
@@ -136,11 +178,14 @@ network b {
 
 
 def test_block_sites_name_their_units_in_greedy_and_freeze() -> None:
-    plan = _plan("""train b {
+    plan = _plan(
+        """train b {
         data = digits()
         stage pre { greedy = [h1, h2] }
         stage frozen { freeze = [h1, y] }
-    }""", BLOCKS)
+    }""",
+        BLOCKS,
+    )
     pre, frozen = plan.stages
     assert [(g.unit, g.name) for g in pre.greedy] == [("h1.h", "h1.h"), ("h2", "h2")]
     assert frozen.freeze == ("h1.h", "h1.z", "y")
@@ -156,8 +201,10 @@ def test_features_are_split_between_inputs_whose_sizes_add_up() -> None:
     }"""
     bindings = _plan("train halves { data = digits() }", network).data.bindings
     assert [(b.field, b.input, b.role, b.part) for b in bindings] == [
-        ("pixels", "top", "features", (0, 32)), ("pixels", "bottom", "features", (32, 64)),
-        ("digit", "digit", "target", None)]
+        ("pixels", "top", "features", (0, 32)),
+        ("pixels", "bottom", "features", (32, 64)),
+        ("digit", "digit", "target", None),
+    ]
 
 
 @pytest.mark.parametrize("shape", ["[40]", "[1, 40]", "[T, 1]", "[40, 1]", "[T, 2]"])
@@ -190,12 +237,15 @@ def test_a_two_class_target_feeds_a_binary_input_and_real_targets_a_real_one() -
     }"""
     bindings = _plan("train lin { data = diabetes }", linear).data.bindings
     assert [(b.field, b.input) for b in bindings] == [
-        ("measurements", "x"), ("progression", "progression")]
+        ("measurements", "x"),
+        ("progression", "progression"),
+    ]
 
 
 def test_file_sources_resolve_paths_and_leave_shapes_to_loading() -> None:
-    plan = _plan('train dbn { data = csv("digits.csv", target="label", val=0.1) }',
-                 file="specs/x.net")
+    plan = _plan(
+        'train dbn { data = csv("digits.csv", target="label", val=0.1) }', file="specs/x.net"
+    )
     assert plan.data.params["path"] == "specs/digits.csv"
     assert plan.data.params["target"] == "label"
     assert [(b.input, b.type) for b in plan.data.bindings] == [("pixels", None), ("digit", None)]
@@ -224,8 +274,11 @@ def test_plans_are_frozen_and_hashable() -> None:
         ("train dbm { data = digits() }", "E207", "dbm"),
         ("train dbn { data = digits()  epoch = 3 }", "E501", "epoch"),
         ("train dbn { data = digits()  lr = 0.1 }", "E501", "lr"),
-        ("train dbn { data = digits()  stage a { greedy = [h1] }  freeze = [h1] }", "E501",
-         "freeze"),
+        (
+            "train dbn { data = digits()  stage a { greedy = [h1] }  freeze = [h1] }",
+            "E501",
+            "freeze",
+        ),
         ("train dbn { data = digits()  stage a { seed = 1 } }", "E501", "seed"),
         ("train dbn { data = digitz() }", "E502", "digitz"),
         ("train dbn { data = digits()  optimizer = adamm() }", "E502", "adamm"),
@@ -238,13 +291,20 @@ def test_plans_are_frozen_and_hashable() -> None:
         ("train dbn { data = digits()  freeze = [pixels] }", "E504", "pixels"),
         ("train dbn { data = digits()  greedy = [h2, h1] }", "E504", "h1"),
         ("train dbn { data = digits()  greedy = [h1, y] }", "E505", "y"),
-        ("train dbn { data = digits()  greedy = [h1]  method = reconstruction() }", "E505",
-         "h1"),
+        ("train dbn { data = digits()  greedy = [h1]  method = reconstruction() }", "E505", "h1"),
         ("train dbn { data = digits()  freeze = [h1, h2, y] }", "E506", "[h1, h2, y]"),
-        ("network ae { input pixels: [64]  code = autoencoder(pixels, 32) }\n"
-         "train ae { data = digits() }", "E506", "ae"),
-        ("network r { input x: [4]  input s: class(4)  y = x -> relu  loss cross_entropy(y, s) }"
-         "\ntrain r { data = iris }", "E506", "r"),
+        (
+            "network ae { input pixels: [64]  code = autoencoder(pixels, 32) }\n"
+            "train ae { data = digits() }",
+            "E506",
+            "ae",
+        ),
+        (
+            "network r { input x: [4]  input s: class(4)  y = x -> relu  loss cross_entropy(y, s) }"
+            "\ntrain r { data = iris }",
+            "E506",
+            "r",
+        ),
         ("train dbn { data = digits()  stage a { }  stage a { } }", "E507", "a"),
         ("train dbn { data = digits()  batch = 1  batch = 2 }", "E507", "batch"),
         ("train dbn { data = digits()  freeze = [h1, h1] }", "E507", "h1"),
@@ -258,8 +318,11 @@ def test_plans_are_frozen_and_hashable() -> None:
         ("train dbn { epochs = 3 }", "E508", "dbn"),
         ("train dbn { data = digits()  epochs = 3  steps = 4 }", "E508", "steps"),
         ("train dbn { data = digits(test=0.6, val=0.4) }", "E508", "digits(test=0.6, val=0.4)"),
-        ("train dbn { data = digits()  optimizer = sgd(lr=0.1, nesterov=true) }", "E508",
-         "sgd(lr=0.1, nesterov=true)"),
+        (
+            "train dbn { data = digits()  optimizer = sgd(lr=0.1, nesterov=true) }",
+            "E508",
+            "sgd(lr=0.1, nesterov=true)",
+        ),
         ('train dbn { data = digits()  optimizer = "adam" }', "E508", '"adam"'),
         ("train dbn { data = digits()  method = cd() }", "E508", "method"),
         ("train dbn { data = digits()  greedy = [h1]  freeze = [h2] }", "E508", "freeze"),
@@ -268,7 +331,7 @@ def test_plans_are_frozen_and_hashable() -> None:
         ("train dbn { data = digits()  optimizer = sgd() }", "E402", "sgd()"),
         ("train dbn { data = digits(tset=0.1) }", "E401", "tset"),
         ("train dbn { data = digits(test=1.5) }", "E404", "1.5"),
-        ('train dbn { data = csv(data.csv) }', "E102", "."),
+        ("train dbn { data = csv(data.csv) }", "E102", "."),
         ("train dbn { data = csv(path=data) }", "E403", "data"),
         ('train dbn { data = csv("a", path="b") }', "E406", 'path="b"'),
         ('train dbn { data = csv("a", "b", 0.1, 0.1, 0, 9) }', "E405", "9"),
@@ -279,21 +342,27 @@ def test_errors_point_at_the_offending_text(train: str, code: str, at: str) -> N
 
 
 def test_each_mistake_is_reported_once_without_cascades() -> None:
-    assert [c for c, _ in _errors("train dbn { data = digits()  greedy = [h1, h2]  "
-                                  "method = reconstruction()  optimizer = bogus() }")] == [
-        "E505", "E502"]
+    assert [
+        c
+        for c, _ in _errors(
+            "train dbn { data = digits()  greedy = [h1, h2]  "
+            "method = reconstruction()  optimizer = bogus() }"
+        )
+    ] == ["E505", "E502"]
     broken = DBN.replace("rbm(h1, 128)", "rbm(h1, 0)")
     assert [c for c, _ in _errors("train dbn { data = mnist1d()  greedy = [h2] }", broken)] == [
-        "E404"]
-    assert [c for c, _ in _errors("train dbm { data = nope()  greedy = [zz] }")] == [
-        "E207", "E502"]
+        "E404"
+    ]
+    assert [c for c, _ in _errors("train dbm { data = nope()  greedy = [zz] }")] == ["E207", "E502"]
 
 
 def test_diagnostics_name_the_numbers_and_the_fix() -> None:
     with pytest.raises(NetspecError) as caught:
-        compile(DBN.replace("[64]", "[1, 28, 28]").replace("rbm(pixels", "rbm(pixels -> "
-                                                                    "flatten")
-                + "train dbn { data = digits() }", "x.net")
+        compile(
+            DBN.replace("[64]", "[1, 28, 28]").replace("rbm(pixels", "rbm(pixels -> flatten")
+            + "train dbn { data = digits() }",
+            "x.net",
+        )
     (diag,) = caught.value.diagnostics
     assert "`[64]` (64 values)" in diag.message and "(784 values)" in diag.message
     assert diag.help is not None and "`[1, 8, 8]`" in diag.help
@@ -314,11 +383,15 @@ def test_the_catalogues_are_complete_and_their_defaults_pass_their_own_checks() 
     assert method_kinds("dictionary") == ("sparse_code",)
     digits = SOURCES["digits"].fields({})
     assert [(f.name, f.role, str(f.type)) for f in digits] == [
-        ("pixels", "features", "[64]"), ("digit", "target", "class(10)")]
+        ("pixels", "features", "[64]"),
+        ("digit", "target", "class(10)"),
+    ]
 
 
 def test_checking_a_train_section_does_not_import_torch() -> None:
-    code = ("import sys\nfrom netspec.api import compile\n"
-            f"compile({DBN + 'train dbn { data = digits() }'!r})\n"
-            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    code = (
+        "import sys\nfrom netspec.api import compile\n"
+        f"compile({DBN + 'train dbn { data = digits() }'!r})\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

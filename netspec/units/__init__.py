@@ -17,8 +17,19 @@ from netspec.units import (
 )
 from netspec.units.base import REQUIRED, ParamSpec, ShapeError, Signature, UnitKind
 
-_FAMILIES = (regression, activations, shape, regularizers, energy, autoencoders, sparse_coding,
-             conv, recurrent, merges, losses)
+_FAMILIES = (
+    regression,
+    activations,
+    shape,
+    regularizers,
+    energy,
+    autoencoders,
+    sparse_coding,
+    conv,
+    recurrent,
+    merges,
+    losses,
+)
 
 REGISTRY: dict[str, UnitKind] = {}
 
@@ -40,5 +51,13 @@ def lookup(name: str) -> UnitKind | None:
     return REGISTRY.get(name)
 
 
-__all__ = ["REGISTRY", "REQUIRED", "ParamSpec", "ShapeError", "Signature", "UnitKind", "lookup",
-           "register"]
+__all__ = [
+    "REGISTRY",
+    "REQUIRED",
+    "ParamSpec",
+    "ShapeError",
+    "Signature",
+    "UnitKind",
+    "lookup",
+    "register",
+]

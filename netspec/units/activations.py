@@ -5,30 +5,35 @@ from __future__ import annotations
 from netspec.types import TensorType
 from netspec.units.base import (
     EquationContext,
+    EquationRule,
     Params,
     ParamSpec,
     ShapeError,
+    ShapeRule,
     Signature,
     UnitKind,
     non_negative,
 )
 
 
-def elementwise(kind: str):  # type: ignore[no-untyped-def]
+def elementwise(kind: str) -> ShapeRule:
     """The shape rule of any unit that maps real tensors to real tensors of the same shape."""
 
     def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
         if not ins[0].is_real:
             raise ShapeError(
-                "E305", f"`{kind}` expects real values, but its input is {ins[0]}",
-                "needs real input", help="labels feed losses or `embed`", input_index=0,
+                "E305",
+                f"`{kind}` expects real values, but its input is {ins[0]}",
+                "needs real input",
+                help="labels feed losses or `embed`",
+                input_index=0,
             )
         return ins[0]
 
     return rule
 
 
-def _eq(formula: str):  # type: ignore[no-untyped-def]
+def _eq(formula: str) -> EquationRule:
     def equation(c: EquationContext) -> str:
         return f"{c.name} = " + formula.format(x=c.inputs[0], **c.params)
 

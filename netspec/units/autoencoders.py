@@ -39,8 +39,9 @@ def _eq(c: EquationContext) -> str:
     corrupt = ""
     if c.params["noise"]:
         corrupt = f",  {x}~ = {c.params['corruption']}({x}, {c.params['noise']})"
-    return (f"{c.name} = {act}(W {noisy} + c),  {x}^ = {act}({back} {c.name} + b){corrupt}    "
-            f"{shapes}")
+    return (
+        f"{c.name} = {act}(W {noisy} + c),  {x}^ = {act}({back} {c.name} + b){corrupt}    {shapes}"
+    )
 
 
 KINDS = (
@@ -53,16 +54,41 @@ KINDS = (
             params=(
                 ParamSpec("n", "int", "code size", check=positive),
                 ParamSpec("tied", "bool", "decode with the encoder's transpose", True),
-                ParamSpec("noise", "float", "corruption level (masking probability or std)", 0.0,
-                          check=non_negative),
-                ParamSpec("corruption", "choice", "how the input is corrupted", "mask",
-                          ("mask", "gaussian")),
-                ParamSpec("sparsity", "float", "weight of the KL sparsity penalty", 0.0,
-                          check=non_negative),
-                ParamSpec("target", "float", "target mean activation for sparsity", 0.05,
-                          check=probability),
-                ParamSpec("act", "choice", "code and reconstruction activation", "sigmoid",
-                          ("sigmoid", "tanh", "relu")),
+                ParamSpec(
+                    "noise",
+                    "float",
+                    "corruption level (masking probability or std)",
+                    0.0,
+                    check=non_negative,
+                ),
+                ParamSpec(
+                    "corruption",
+                    "choice",
+                    "how the input is corrupted",
+                    "mask",
+                    ("mask", "gaussian"),
+                ),
+                ParamSpec(
+                    "sparsity",
+                    "float",
+                    "weight of the KL sparsity penalty",
+                    0.0,
+                    check=non_negative,
+                ),
+                ParamSpec(
+                    "target",
+                    "float",
+                    "target mean activation for sparsity",
+                    0.05,
+                    check=probability,
+                ),
+                ParamSpec(
+                    "act",
+                    "choice",
+                    "code and reconstruction activation",
+                    "sigmoid",
+                    ("sigmoid", "tanh", "relu"),
+                ),
             )
         ),
         shape=_shape,

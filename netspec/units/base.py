@@ -26,9 +26,16 @@ class ShapeError(Exception):
     `{call}` (the call as written).
     """
 
-    def __init__(self, code: str, message: str, label: str = "", help: str | None = None,
-                 input_index: int | None = None, related: tuple[int, ...] = (),
-                 input_help: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        label: str = "",
+        help: str | None = None,
+        input_index: int | None = None,
+        related: tuple[int, ...] = (),
+        input_help: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -153,13 +160,22 @@ def expect_flat(kind: str, t: TensorType, index: int = 0) -> int:
             hint = f"insert `flatten` before `{kind}`: `{{input}} -> flatten -> {{call}}`"
         else:
             hint = "give the input a shape such as [N]"
-        raise ShapeError("E301", f"`{kind}` expects a flat input, but `{{input}}` has shape {t}",
-                         "needs [N] input", help=hint, input_index=index)
+        raise ShapeError(
+            "E301",
+            f"`{kind}` expects a flat input, but `{{input}}` has shape {t}",
+            "needs [N] input",
+            help=hint,
+            input_index=index,
+        )
     size = t.dims[0]
     if not isinstance(size, int):
-        raise ShapeError("E301", f"`{kind}` needs a fixed input size, but it gets {t}",
-                         "needs [N] with N a number", input_index=index,
-                         help="sizes that vary per sample need a recurrent unit or pooling first")
+        raise ShapeError(
+            "E301",
+            f"`{kind}` needs a fixed input size, but it gets {t}",
+            "needs [N] with N a number",
+            input_index=index,
+            help="sizes that vary per sample need a recurrent unit or pooling first",
+        )
     return size
 
 

@@ -7,10 +7,13 @@ from typing import Any
 
 from netspec.types import Dim, TensorType, window_out
 from netspec.units.base import (
+    CountRule,
     EquationContext,
+    EquationRule,
     Params,
     ParamSpec,
     ShapeError,
+    ShapeRule,
     Signature,
     UnitKind,
     fmt_dims,
@@ -24,53 +27,83 @@ def _per_axis(value: Any, axes: int, kind: str = "", name: str = "k") -> tuple[i
     values = value if isinstance(value, tuple) else (value,) * axes
     if len(values) != axes:
         owner = f" of `{kind}`" if kind else ""
-        raise ShapeError("E404", f"`{name}`{owner} needs 1 or {axes} sizes, but got {len(values)}: "
-                         f"{list(values)}", f"give one size, or {axes}",
-                         help=f"one size applies to every axis: `{name}={values[0]}`")
+        raise ShapeError(
+            "E404",
+            f"`{name}`{owner} needs 1 or {axes} sizes, but got {len(values)}: {list(values)}",
+            f"give one size, or {axes}",
+            help=f"one size applies to every axis: `{name}={values[0]}`",
+        )
     return tuple(int(v) for v in values)
 
 
 def _spatial(kind: str, t: TensorType, axes: int) -> tuple[Dim, tuple[Dim, ...]]:
     want = "[C, L]" if axes == 1 else "[C, H, W]"
     if not t.is_real:
-        raise ShapeError("E305", f"`{kind}` expects real values, but its input is {t}",
-                         "needs real input", help="token ids need `embed` first",
-                         input_index=0)
+        raise ShapeError(
+            "E305",
+            f"`{kind}` expects real values, but its input is {t}",
+            "needs real input",
+            help="token ids need `embed` first",
+            input_index=0,
+        )
     if t.rank != axes + 1:
         help = input_help = None
         if t.rank == axes:
             shape = f"[1, {', '.join(map(str, t.dims))}]"
             input_help = f"add a channel axis: declare the input as `input {{input}}: {shape}`"
             help = f"add a channel axis: `{{input}} -> reshape({shape}) -> {{call}}`"
-        elif t.rank == 1 and axes == 2 and isinstance(t.dims[0], int) \
-                and isqrt(t.dims[0]) ** 2 == t.dims[0]:
+        elif (
+            t.rank == 1
+            and axes == 2
+            and isinstance(t.dims[0], int)
+            and isqrt(t.dims[0]) ** 2 == t.dims[0]
+        ):
             side = isqrt(t.dims[0])
-            help = (f"reshape it to an image first: "
-                    f"`{{input}} -> reshape([1, {side}, {side}]) -> {{call}}`")
+            help = (
+                f"reshape it to an image first: "
+                f"`{{input}} -> reshape([1, {side}, {side}]) -> {{call}}`"
+            )
         elif t.rank == 1 and axes == 1 and isinstance(t.dims[0], int):
-            help = (f"reshape it to one channel first: "
-                    f"`{{input}} -> reshape([1, {t.dims[0]}]) -> {{call}}`")
+            help = (
+                f"reshape it to one channel first: "
+                f"`{{input}} -> reshape([1, {t.dims[0]}]) -> {{call}}`"
+            )
         elif t.rank == 3 and axes == 1:
             help = "images [C, H, W] take `conv2d`"
-        raise ShapeError("E301", f"`{kind}` expects {want} input, but `{{input}}` has shape {t}",
-                         f"needs {want} input", help=help, input_index=0, input_help=input_help)
+        raise ShapeError(
+            "E301",
+            f"`{kind}` expects {want} input, but `{{input}}` has shape {t}",
+            f"needs {want} input",
+            help=help,
+            input_index=0,
+            input_help=input_help,
+        )
     if not isinstance(t.dims[0], int):
-        raise ShapeError("E301", f"`{kind}` needs a fixed channel count C, but it gets {t}",
-                         f"needs {want} with C a number", input_index=0)
+        raise ShapeError(
+            "E301",
+            f"`{kind}` needs a fixed channel count C, but it gets {t}",
+            f"needs {want} with C a number",
+            input_index=0,
+        )
     return t.dims[0], t.dims[1:]
 
 
-def _windowed(kind: str, axes: int, conv: bool):  # type: ignore[no-untyped-def]
+def _windowed(kind: str, axes: int, conv: bool) -> ShapeRule:
     def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
         channels, sizes = _spatial(kind, ins[0], axes)
         k = _per_axis(p["k"], axes, kind)
         given_stride = p.get("stride")
-        stride = _per_axis(given_stride if given_stride is not None else p["k"], axes, kind,
-                           "stride" if given_stride is not None else "k")
+        stride = _per_axis(
+            given_stride if given_stride is not None else p["k"],
+            axes,
+            kind,
+            "stride" if given_stride is not None else "k",
+        )
         pad = _per_axis(p["pad"], axes, kind, "pad")
         dilation = _per_axis(p.get("dilation", 1), axes, kind, "dilation")
-        out = tuple(window_out(s, k[i], stride[i], pad[i], dilation[i])
-                    for i, s in enumerate(sizes))
+        out = tuple(
+            window_out(s, k[i], stride[i], pad[i], dilation[i]) for i, s in enumerate(sizes)
+        )
         for i, (size, o) in enumerate(zip(sizes, out, strict=True)):
             if isinstance(o, int) and o <= 0 and isinstance(size, int):
                 span = dilation[i] * (k[i] - 1) + 1
@@ -89,7 +122,7 @@ def _windowed(kind: str, axes: int, conv: bool):  # type: ignore[no-untyped-def]
     return rule
 
 
-def _conv_count(axes: int):  # type: ignore[no-untyped-def]
+def _conv_count(axes: int) -> CountRule:
     def count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
         c_in = ins[0].dims[0]
         if not isinstance(c_in, int):  # the shape rule already refused it
@@ -103,7 +136,7 @@ def _conv_count(axes: int):  # type: ignore[no-untyped-def]
     return count
 
 
-def _conv_eq(axes: int):  # type: ignore[no-untyped-def]
+def _conv_eq(axes: int) -> EquationRule:
     def equation(c: EquationContext) -> str:
         p = c.params
         w = fmt_dims(p["out"], c.in_types[0].dims[0], *_per_axis(p["k"], axes))
@@ -117,11 +150,13 @@ def _conv_eq(axes: int):  # type: ignore[no-untyped-def]
     return equation
 
 
-def _pool_eq(op: str):  # type: ignore[no-untyped-def]
+def _pool_eq(op: str) -> EquationRule:
     def equation(c: EquationContext) -> str:
         stride = c.params["stride"] if c.params["stride"] is not None else c.params["k"]
-        return (f"{c.name} = {op} of {c.inputs[0]} over {c.params['k']}-wide windows, "
-                f"stride {stride}    {c.in_types[0]} -> {c.out_type}")
+        return (
+            f"{c.name} = {op} of {c.inputs[0]} over {c.params['k']}-wide windows, "
+            f"stride {stride}    {c.in_types[0]} -> {c.out_type}"
+        )
 
     return equation
 
@@ -160,8 +195,13 @@ def _pool(name: str, op: str) -> UnitKind:
         doc=f"{op.capitalize()} pooling over windows of [C, L] or [C, H, W] input; "
         "stride defaults to k.",
         signature=Signature(
-            params=(_K, ParamSpec("stride", "ints", "step between windows (default: k)", None,
-                                  check=positive), _PAD)
+            params=(
+                _K,
+                ParamSpec(
+                    "stride", "ints", "step between windows (default: k)", None, check=positive
+                ),
+                _PAD,
+            )
         ),
         shape=_pooled(name),
         equation=_pool_eq(op),
@@ -169,7 +209,7 @@ def _pool(name: str, op: str) -> UnitKind:
     )
 
 
-def _pooled(name: str):  # type: ignore[no-untyped-def]
+def _pooled(name: str) -> ShapeRule:
     def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
         axes = ins[0].rank - 1 if ins[0].rank in (2, 3) else 2
         return _windowed(name, axes, conv=False)(ins, p)  # type: ignore[no-any-return]

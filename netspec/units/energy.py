@@ -28,8 +28,10 @@ def _rbm_count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
 def _rbm_eq(c: EquationContext) -> str:
     v, h, x = c.in_types[0].dims[0], c.out_type.dims[0], c.inputs[0]
     down = "N(W^T h + b, 1)" if c.params["visible"] == "gaussian" else "sigmoid(W^T h + b)"
-    return (f"{c.name} = p(h=1 | {x}) = sigmoid(W {x} + c),  p({x} | h) = {down}    "
-            f"W: {fmt_dims(h, v)}, b: {v}, c: {h}")
+    return (
+        f"{c.name} = p(h=1 | {x}) = sigmoid(W {x} + c),  p({x} | h) = {down}    "
+        f"W: {fmt_dims(h, v)}, b: {v}, c: {h}"
+    )
 
 
 KINDS = (
@@ -41,8 +43,9 @@ KINDS = (
         signature=Signature(
             params=(
                 ParamSpec("n", "int", "number of hidden units", check=positive),
-                ParamSpec("visible", "choice", "visible unit type", "bernoulli",
-                          ("bernoulli", "gaussian")),
+                ParamSpec(
+                    "visible", "choice", "visible unit type", "bernoulli", ("bernoulli", "gaussian")
+                ),
             )
         ),
         shape=_rbm_shape,

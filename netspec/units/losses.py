@@ -5,9 +5,11 @@ from __future__ import annotations
 from netspec.types import TensorType
 from netspec.units.base import (
     EquationContext,
+    EquationRule,
     Params,
     ParamSpec,
     ShapeError,
+    ShapeRule,
     Signature,
     UnitKind,
     non_negative,
@@ -20,27 +22,35 @@ SCALAR = TensorType(())
 
 def _prediction(kind: str, t: TensorType) -> None:
     if not t.is_real:
-        raise ShapeError("E305", f"`{kind}` takes a prediction first, but its first input is {t}",
-                         "needs a real prediction",
-                         help="write the prediction first, the label second",
-                         input_index=0)
+        raise ShapeError(
+            "E305",
+            f"`{kind}` takes a prediction first, but its first input is {t}",
+            "needs a real prediction",
+            help="write the prediction first, the label second",
+            input_index=0,
+        )
 
 
 def _cross_entropy(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     pred, target = ins
     _prediction("cross_entropy", pred)
     if pred.rank == 0:
-        raise ShapeError("E301",
-                         f"`cross_entropy` needs class scores [K], but the prediction is {pred}",
-                         "needs [K] scores", input_index=0)
+        raise ShapeError(
+            "E301",
+            f"`cross_entropy` needs class scores [K], but the prediction is {pred}",
+            "needs [K] scores",
+            input_index=0,
+        )
     k = pred.dims[-1]
     if target.dtype == "class":
         if target.dims != pred.dims[:-1]:
             raise ShapeError(
-                "E304", f"`cross_entropy` prediction {pred} does not fit target {target}",
+                "E304",
+                f"`cross_entropy` prediction {pred} does not fit target {target}",
                 f"target is {target}",
                 help="a prediction [K] goes with a label class(K); [T, K] with class(K)[T]",
-                input_index=1)
+                input_index=1,
+            )
         if isinstance(k, int) and target.classes != k:
             raise ShapeError(
                 "E304",
@@ -48,21 +58,29 @@ def _cross_entropy(ins: tuple[TensorType, ...], p: Params) -> TensorType:
                 f"{k} scores for {target.classes} classes",
                 help=f"make the last unit give {target.classes} scores, e.g. "
                 f"`dense({target.classes})`, or declare the target as class({k})",
-                input_index=0, related=(1,))
+                input_index=0,
+                related=(1,),
+            )
     elif target.is_real:
         if target.dims != pred.dims:
-            raise ShapeError("E304",
-                             f"`cross_entropy` prediction {pred} and soft target {target} differ",
-                             f"target is {target}", input_index=1)
+            raise ShapeError(
+                "E304",
+                f"`cross_entropy` prediction {pred} and soft target {target} differ",
+                f"target is {target}",
+                input_index=1,
+            )
     else:
-        raise ShapeError("E304", f"`cross_entropy` needs a class(K) target, but got {target}",
-                         f"target is {target}",
-                         help="binary targets go with `bce`: `bce({input1}, {input2})`",
-                         input_index=1)
+        raise ShapeError(
+            "E304",
+            f"`cross_entropy` needs a class(K) target, but got {target}",
+            f"target is {target}",
+            help="binary targets go with `bce`: `bce({input1}, {input2})`",
+            input_index=1,
+        )
     return SCALAR
 
 
-def _matching(kind: str, allowed: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _matching(kind: str, allowed: tuple[str, ...]) -> ShapeRule:
     def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
         pred, target = ins
         _prediction(kind, pred)
@@ -71,27 +89,40 @@ def _matching(kind: str, allowed: tuple[str, ...]):  # type: ignore[no-untyped-d
             if target.dtype == "class":
                 help = "class labels go with `cross_entropy`: `cross_entropy({input1}, {input2})`"
                 if kind == "bce" and target.classes is not None:
-                    help += (f"; for {target.classes} independent yes/no labels declare the "
-                             f"target as binary[{target.classes}]")
+                    help += (
+                        f"; for {target.classes} independent yes/no labels declare the "
+                        f"target as binary[{target.classes}]"
+                    )
             raise ShapeError(
-                "E304", f"`{kind}` needs a {' or '.join(allowed)} target, but got {target}",
-                f"target is {target}", help=help, input_index=1)
+                "E304",
+                f"`{kind}` needs a {' or '.join(allowed)} target, but got {target}",
+                f"target is {target}",
+                help=help,
+                input_index=1,
+            )
         target_dims = target.dims if target.dims or target.dtype == "real" else ()
         if pred.dims != target_dims and not (pred.dims == (1,) and target_dims == ()):
             want = list(target_dims) or [1]
             help = None
             if len(want) == 1 and pred.rank == 1:
-                help = (f"make the prediction give {want[0]} value{'s' * (want[0] != 1)}, "
-                        f"e.g. with `linear({want[0]})`")
-            raise ShapeError("E304",
-                             f"`{kind}` prediction {pred} and target {target} differ in shape",
-                             f"{pred} against {target}", help=help, input_index=0, related=(1,))
+                help = (
+                    f"make the prediction give {want[0]} value{'s' * (want[0] != 1)}, "
+                    f"e.g. with `linear({want[0]})`"
+                )
+            raise ShapeError(
+                "E304",
+                f"`{kind}` prediction {pred} and target {target} differ in shape",
+                f"{pred} against {target}",
+                help=help,
+                input_index=0,
+                related=(1,),
+            )
         return SCALAR
 
     return rule
 
 
-def _eq(formula: str):  # type: ignore[no-untyped-def]
+def _eq(formula: str) -> EquationRule:
     def equation(c: EquationContext) -> str:
         y, t = c.inputs
         weight = c.params.get("weight", 1.0)
@@ -101,8 +132,14 @@ def _eq(formula: str):  # type: ignore[no-untyped-def]
     return equation
 
 
-def _loss(name: str, doc: str, rule, formula: str, example: str,  # type: ignore[no-untyped-def]
-          extra: tuple[ParamSpec, ...] = ()) -> UnitKind:
+def _loss(
+    name: str,
+    doc: str,
+    rule: ShapeRule,
+    formula: str,
+    example: str,
+    extra: tuple[ParamSpec, ...] = (),
+) -> UnitKind:
     return UnitKind(
         name=name,
         family="losses",
@@ -116,16 +153,33 @@ def _loss(name: str, doc: str, rule, formula: str, example: str,  # type: ignore
 
 
 KINDS = (
-    _loss("cross_entropy",
-          "Negative log-likelihood of the target class under the predicted distribution.",
-          _cross_entropy, "-mean log p({y} = {t})",
-          "input x: [16]\ninput t: class(3)\nloss cross_entropy(x -> softmax(3), t)",
-          (ParamSpec("smoothing", "float", "label smoothing", 0.0, check=probability),)),
-    _loss("bce", "Binary cross-entropy of independent binary targets.",
-          _matching("bce", ("binary", "real")), "-mean [{t} log {y} + (1 - {t}) log(1 - {y})]",
-          "input x: [16]\ninput t: binary[2]\nloss bce(x -> logistic(2), t)"),
-    _loss("mse", "Mean squared error.", _matching("mse", ("real",)), "mean ({y} - {t})^2",
-          "input x: [16]\ninput t: real[2]\nloss mse(x -> linear(2), t)"),
-    _loss("l1", "Mean absolute error.", _matching("l1", ("real",)), "mean |{y} - {t}|",
-          "input x: [16]\ninput t: real[2]\nloss l1(x -> linear(2), t)"),
+    _loss(
+        "cross_entropy",
+        "Negative log-likelihood of the target class under the predicted distribution.",
+        _cross_entropy,
+        "-mean log p({y} = {t})",
+        "input x: [16]\ninput t: class(3)\nloss cross_entropy(x -> softmax(3), t)",
+        (ParamSpec("smoothing", "float", "label smoothing", 0.0, check=probability),),
+    ),
+    _loss(
+        "bce",
+        "Binary cross-entropy of independent binary targets.",
+        _matching("bce", ("binary", "real")),
+        "-mean [{t} log {y} + (1 - {t}) log(1 - {y})]",
+        "input x: [16]\ninput t: binary[2]\nloss bce(x -> logistic(2), t)",
+    ),
+    _loss(
+        "mse",
+        "Mean squared error.",
+        _matching("mse", ("real",)),
+        "mean ({y} - {t})^2",
+        "input x: [16]\ninput t: real[2]\nloss mse(x -> linear(2), t)",
+    ),
+    _loss(
+        "l1",
+        "Mean absolute error.",
+        _matching("l1", ("real",)),
+        "mean |{y} - {t}|",
+        "input x: [16]\ninput t: real[2]\nloss l1(x -> linear(2), t)",
+    ),
 )

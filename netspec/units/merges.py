@@ -5,9 +5,11 @@ from __future__ import annotations
 from netspec.types import TensorType
 from netspec.units.base import (
     EquationContext,
+    EquationRule,
     Params,
     ParamSpec,
     ShapeError,
+    ShapeRule,
     Signature,
     UnitKind,
     is_sequence,
@@ -19,10 +21,17 @@ def _real(kind: str, ins: tuple[TensorType, ...]) -> None:
         if not t.is_real:
             help = None
             if t.dtype == "class" and not t.dims:
-                help = (f"class labels feed losses; to use them as features, embed them first: "
-                        f"`{{input{i + 1}}} -> embed(16)`")
-            raise ShapeError("E305", f"`{kind}` merges real tensors, but `{{input}}` is {t}",
-                             "needs real input", help=help, input_index=i)
+                help = (
+                    f"class labels feed losses; to use them as features, embed them first: "
+                    f"`{{input{i + 1}}} -> embed(16)`"
+                )
+            raise ShapeError(
+                "E305",
+                f"`{kind}` merges real tensors, but `{{input}}` is {t}",
+                "needs real input",
+                help=help,
+                input_index=i,
+            )
 
 
 def _concat_axis(first: TensorType, p: Params) -> int:
@@ -39,9 +48,13 @@ def _concat(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     first = ins[0]
     axis = _concat_axis(first, p)
     if not 0 <= axis < first.rank:
-        raise ShapeError("E404", f"`concat` axis {p.get('axis')} is out of range for {first}",
-                         f"axes run from 0 to {first.rank - 1}",
-                         help="leave `axis` out to join the features", input_index=0)
+        raise ShapeError(
+            "E404",
+            f"`concat` axis {p.get('axis')} is out of range for {first}",
+            f"axes run from 0 to {first.rank - 1}",
+            help="leave `axis` out to join the features",
+            input_index=0,
+        )
     total: int | str = 0
     for i, t in enumerate(ins):
         others = [d for j, d in enumerate(t.dims) if j != axis]
@@ -49,8 +62,10 @@ def _concat(ins: tuple[TensorType, ...], p: Params) -> TensorType:
         if t.rank != first.rank or others != want:
             flat = [j for j, u in enumerate(ins) if u.rank > 1]
             if t.rank != first.rank and any(u.rank == 1 for u in ins) and flat:
-                args = ", ".join(f"{{input{j + 1}}}" + (" -> flatten" if j in flat else "")
-                                 for j in range(len(ins)))
+                args = ", ".join(
+                    f"{{input{j + 1}}}" + (" -> flatten" if j in flat else "")
+                    for j in range(len(ins))
+                )
                 help = f"flatten the branches first: `concat({args})`"
             else:
                 help = "reshape or flatten the branches to the same layout first"
@@ -72,18 +87,22 @@ def _concat(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     return TensorType(tuple(dims))
 
 
-def _same(kind: str):  # type: ignore[no-untyped-def]
+def _same(kind: str) -> ShapeRule:
     def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
         _real(kind, ins)
         for i, t in enumerate(ins[1:], start=1):
             if t.dims != ins[0].dims:
                 want = ins[0].dims
                 if len(want) == 1 and t.rank == 1:
-                    help = (f"project one branch to the other's size, e.g. "
-                            f"`{kind}({{input1}}, {{input{i + 1}}} -> dense({want[0]}))`")
+                    help = (
+                        f"project one branch to the other's size, e.g. "
+                        f"`{kind}({{input1}}, {{input{i + 1}}} -> dense({want[0]}))`"
+                    )
                 elif len(want) == 3 and t.rank == 3 and want[1:] == t.dims[1:]:
-                    help = (f"match the channels with a 1x1 convolution, e.g. "
-                            f"`{kind}({{input1}}, {{input{i + 1}}} -> conv2d({want[0]}, 1))`")
+                    help = (
+                        f"match the channels with a 1x1 convolution, e.g. "
+                        f"`{kind}({{input1}}, {{input{i + 1}}} -> conv2d({want[0]}, 1))`"
+                    )
                 else:
                     help = "make the branches the same shape first"
                 raise ShapeError(
@@ -99,7 +118,7 @@ def _same(kind: str):  # type: ignore[no-untyped-def]
     return rule
 
 
-def _merge_eq(op: str):  # type: ignore[no-untyped-def]
+def _merge_eq(op: str) -> EquationRule:
     def equation(c: EquationContext) -> str:
         return f"{c.name} = " + f" {op} ".join(c.inputs) + f"    -> {c.out_type}"
 
@@ -111,9 +130,11 @@ KINDS = (
         name="concat",
         family="merges",
         doc="Concatenate branches along the feature axis (or `axis`).",
-        signature=Signature(inputs=("a", "b"), variadic=True,
-                            params=(ParamSpec("axis", "int", "axis to join (default: features)",
-                                              None),)),
+        signature=Signature(
+            inputs=("a", "b"),
+            variadic=True,
+            params=(ParamSpec("axis", "int", "axis to join (default: features)", None),),
+        ),
         shape=_concat,
         equation=lambda c: f"{c.name} = [" + "; ".join(c.inputs) + f"]    -> {c.out_type}",
         example="input x: [4]\ninput z: [6]\ny = concat(x, z)",

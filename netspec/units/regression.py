@@ -5,9 +5,11 @@ from __future__ import annotations
 from netspec.types import TensorType
 from netspec.units.base import (
     EquationContext,
+    EquationRule,
     Params,
     ParamSpec,
     ShapeError,
+    ShapeRule,
     Signature,
     UnitKind,
     expect_flat,
@@ -23,15 +25,18 @@ def _features(kind: str, t: TensorType) -> tuple[tuple[object, ...], object]:
     """Leading sizes kept (a sequence's steps) and the feature size the weights act on."""
     if t.is_real and t.rank == 2 and is_sequence(t):
         if not isinstance(t.dims[1], int):
-            raise ShapeError("E301",
-                             f"`{kind}` needs a fixed feature size N in [T, N], but it gets {t}",
-                             "needs [T, N] with N a number", input_index=0,
-                             help="give the steps a fixed size, e.g. `input x: [T, 16]`")
+            raise ShapeError(
+                "E301",
+                f"`{kind}` needs a fixed feature size N in [T, N], but it gets {t}",
+                "needs [T, N] with N a number",
+                input_index=0,
+                help="give the steps a fixed size, e.g. `input x: [T, 16]`",
+            )
         return (t.dims[0],), t.dims[1]  # applied at every step, like a time-distributed layer
     return (), expect_flat(kind, t)
 
 
-def _affine_shape(kind: str, n_param: str = "n", fixed: int | None = None):  # type: ignore[no-untyped-def]
+def _affine_shape(kind: str, n_param: str = "n", fixed: int | None = None) -> ShapeRule:
     def rule(ins: tuple[TensorType, ...], p: Params) -> TensorType:
         lead, _ = _features(kind, ins[0])
         n = fixed if fixed is not None else p[n_param]
@@ -48,7 +53,7 @@ def _affine_count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> in
     return d * n + (n if p.get("bias", True) else 0)
 
 
-def _affine_eq(link: str):  # type: ignore[no-untyped-def]
+def _affine_eq(link: str) -> EquationRule:
     def equation(c: EquationContext) -> str:
         _, d = _features("", c.in_types[0])
         n = c.out_type.dims[-1]
@@ -81,8 +86,9 @@ KINDS = (
         family="regression",
         doc="Logistic regression: y = sigmoid(W x + b), the probability of each of n binary "
         "events.",
-        signature=Signature(params=(ParamSpec("n", "int", "number of outputs", 1, check=positive),
-                                    _BIAS)),
+        signature=Signature(
+            params=(ParamSpec("n", "int", "number of outputs", 1, check=positive), _BIAS)
+        ),
         shape=_affine_shape("logistic"),
         count=_affine_count,
         equation=_affine_eq("sigmoid"),
@@ -92,8 +98,9 @@ KINDS = (
         name="softmax",
         family="regression",
         doc="Softmax (multinomial logistic) regression: y = softmax(W x + b) over n classes.",
-        signature=Signature(params=(ParamSpec("n", "int", "number of classes", check=positive),
-                                    _BIAS)),
+        signature=Signature(
+            params=(ParamSpec("n", "int", "number of classes", check=positive), _BIAS)
+        ),
         shape=_affine_shape("softmax"),
         count=_affine_count,
         equation=_affine_eq("softmax"),

@@ -6,6 +6,7 @@ from netspec.types import TensorType
 from netspec.units.activations import elementwise
 from netspec.units.base import (
     EquationContext,
+    EquationRule,
     Params,
     ParamSpec,
     ShapeError,
@@ -18,16 +19,21 @@ from netspec.units.base import (
 def _channels(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
     c = ins[0].dims[0] if ins[0].rank else 1
     if not isinstance(c, int):
-        raise ShapeError("E301", "`batchnorm` needs a fixed channel size, not a sequence length",
-                         "needs [C] or [C, ...] input", input_index=0)
+        raise ShapeError(
+            "E301",
+            "`batchnorm` needs a fixed channel size, not a sequence length",
+            "needs [C] or [C, ...] input",
+            input_index=0,
+        )
     return 2 * c
 
 
 def _features(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
     d = ins[0].dims[-1] if ins[0].rank else 1
     if not isinstance(d, int):
-        raise ShapeError("E301", "`layernorm` needs a fixed last size", "needs [.., N] input",
-                         input_index=0)
+        raise ShapeError(
+            "E301", "`layernorm` needs a fixed last size", "needs [.., N] input", input_index=0
+        )
     return 2 * d
 
 
@@ -37,11 +43,13 @@ def _batchnorm_shape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     return out
 
 
-def _eq_norm(over: str):  # type: ignore[no-untyped-def]
+def _eq_norm(over: str) -> EquationRule:
     def equation(c: EquationContext) -> str:
         n = c.in_types[0].dims[0 if over == "batch" else -1] if c.in_types[0].rank else 1
-        return (f"{c.name} = g (x - mean) / sqrt(var + eps) + b  over the {over},  "
-                f"x = {c.inputs[0]}    g: {n}, b: {n}")
+        return (
+            f"{c.name} = g (x - mean) / sqrt(var + eps) + b  over the {over},  "
+            f"x = {c.inputs[0]}    g: {n}, b: {n}"
+        )
 
     return equation
 
@@ -51,11 +59,14 @@ KINDS = (
         name="dropout",
         family="regularizers",
         doc="Zero each value with probability p while training; scale the rest by 1/(1-p).",
-        signature=Signature(params=(ParamSpec("p", "float", "drop probability", 0.5,
-                                              check=probability),)),
+        signature=Signature(
+            params=(ParamSpec("p", "float", "drop probability", 0.5, check=probability),)
+        ),
         shape=elementwise("dropout"),
-        equation=lambda c: (f"{c.name} = m * {c.inputs[0]} / (1 - {c.params['p']}),  "
-                            f"m ~ Bernoulli(1 - {c.params['p']})"),
+        equation=lambda c: (
+            f"{c.name} = m * {c.inputs[0]} / (1 - {c.params['p']}),  "
+            f"m ~ Bernoulli(1 - {c.params['p']})"
+        ),
         example="input x: [16]\ny = x -> dropout(0.2)",
     ),
     UnitKind(

@@ -16,21 +16,32 @@ def _reshape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     t = ins[0]
     target: tuple[int, ...] = p["shape"]  # type: ignore[assignment]
     if not t.is_static:
-        raise ShapeError("E306", f"`reshape` needs a fixed input shape, but it gets {t}",
-                         "needs a shape without symbolic sizes", input_index=0,
-                         help="a sequence of any length cannot be reshaped; take its last step "
-                         "with `last`, or use `steps=last` on the recurrent unit")
+        raise ShapeError(
+            "E306",
+            f"`reshape` needs a fixed input shape, but it gets {t}",
+            "needs a shape without symbolic sizes",
+            input_index=0,
+            help="a sequence of any length cannot be reshaped; take its last step "
+            "with `last`, or use `steps=last` on the recurrent unit",
+        )
     total = int(t.numel())
     free = [i for i, d in enumerate(target) if d == -1]
     known = prod(d for d in target if d != -1)
     if len(free) > 1 or any(d == 0 or d < -1 for d in target):
-        raise ShapeError("E404", f"`reshape` target {list(target)} is not a shape",
-                         "sizes must be positive, with at most one -1")
+        raise ShapeError(
+            "E404",
+            f"`reshape` target {list(target)} is not a shape",
+            "sizes must be positive, with at most one -1",
+        )
     if free:
         if total % known:
-            raise ShapeError("E306", f"cannot reshape {t} ({total} values) to {list(target)}",
-                             f"{total} is not a multiple of {known}", input_index=0,
-                             help=f"the other sizes must divide {total}")
+            raise ShapeError(
+                "E306",
+                f"cannot reshape {t} ({total} values) to {list(target)}",
+                f"{total} is not a multiple of {known}",
+                input_index=0,
+                help=f"the other sizes must divide {total}",
+            )
         target = tuple(total // known if d == -1 else d for d in target)
     if prod(target) != total:
         lead = list(target[:-1])
@@ -41,7 +52,9 @@ def _reshape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
         raise ShapeError(
             "E306",
             f"cannot reshape {t} ({total} values) to {list(target)} ({prod(target)} values)",
-            "the number of values must stay the same", input_index=0, help=help,
+            "the number of values must stay the same",
+            input_index=0,
+            help=help,
         )
     return TensorType(target, t.dtype, t.classes)
 
@@ -49,9 +62,13 @@ def _reshape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
 def _last(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     t = ins[0]
     if t.rank < 2:
-        raise ShapeError("E307", f"`last` expects a sequence [T, N], but `{{input}}` has shape {t}",
-                         "needs a sequence", input_index=0,
-                         help="`{input}` has no steps to take the last of; remove `last`")
+        raise ShapeError(
+            "E307",
+            f"`last` expects a sequence [T, N], but `{{input}}` has shape {t}",
+            "needs a sequence",
+            input_index=0,
+            help="`{input}` has no steps to take the last of; remove `last`",
+        )
     return TensorType(t.dims[1:], t.dtype, t.classes)
 
 

@@ -27,8 +27,10 @@ def _count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
 
 def _eq(c: EquationContext) -> str:
     d, n, x, p = c.in_types[0].dims[0], c.out_type.dims[0], c.inputs[0], c.params
-    return (f"{c.name} = argmin_z 1/2 |{x} - D z|^2 + {p['l1']} |z|_1  "
-            f"({str(p['solver']).upper()}, {p['steps']} steps)    D: {fmt_dims(d, n)}")
+    return (
+        f"{c.name} = argmin_z 1/2 |{x} - D z|^2 + {p['l1']} |z|_1  "
+        f"({str(p['solver']).upper()}, {p['steps']} steps)    D: {fmt_dims(d, n)}"
+    )
 
 
 KINDS = (

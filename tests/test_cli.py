@@ -1,0 +1,323 @@
+"""The `netspec` command as a user runs it: `python -m netspec ...` in a subprocess.
+
+Exit status: 0 on success, 1 when the spec has errors, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from netspec.parser import parse
+from netspec.printer import format_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = """\
+# A small classifier: 8x8 images, flattened, one hidden layer.
+let hidden = 32
+
+network mlp {
+    input x: [1, 8, 8]
+    input label: class(10)
+
+    h = x -> flatten -> dense(hidden, act=relu)
+    y = h -> dense(10)
+
+    loss cross_entropy(y, label)
+}
+"""
+
+BAD = """\
+network mlp {
+    input x: [4]
+    y = x -> conv2d(8, 3)
+}
+"""
+
+MESSY = "network n{input x:[4]   # features\n y=x->relu->dense( 3 ,act = relu)}"
+CANONICAL = """\
+network n {
+    input x: [4]  # features
+    y = x -> relu -> dense(3, act=relu)
+}
+"""
+
+
+def netspec(
+    *args: str, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "netspec", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        input=stdin,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    path = tmp_path / "good.net"
+    path.write_text(GOOD, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def bad(tmp_path: Path) -> Path:
+    path = tmp_path / "bad.net"
+    path.write_text(BAD, encoding="utf-8")
+    return path
+
+
+def _row(out: str, name: str) -> str:
+    """The line of the unit table that starts with `name`."""
+    for line in out.splitlines():
+        if line.split()[:1] == [name]:
+            return line
+    raise AssertionError(f"no row for {name!r} in:\n{out}")
+
+
+# --- check ------------------------------------------------------------------------------------
+def test_check_prints_units_shapes_and_parameter_counts(good: Path) -> None:
+    run = netspec("check", str(good))
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    out = run.stdout
+    # flatten: [1, 8, 8] -> [64]; dense 64 -> 32: 64*32 + 32 = 2080; dense 32 -> 10: 330.
+    assert "network mlp" in out
+    assert "2,410 parameters" in out
+    assert re.search(r"\bflatten\b.*\[64\]", out)
+    assert "dense" in _row(out, "h") and "[32]" in _row(out, "h") and "2,080" in _row(out, "h")
+    assert "[10]" in _row(out, "y") and "330" in _row(out, "y")
+    assert "class(10)" in _row(out, "label")
+
+
+def test_check_reports_a_bad_spec_on_stderr_with_exit_1(bad: Path) -> None:
+    run = netspec("check", str(bad))
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert "error[E301]" in run.stderr
+    assert f"{bad}:3:" in run.stderr  # points at the conv2d call
+    assert "^" in run.stderr  # with a caret under the call
+
+
+def test_check_short_error_format(bad: Path) -> None:
+    run = netspec("check", str(bad), "--error-format", "short")
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    pattern = rf"^{re.escape(str(bad))}:3:\d+: error\[E301\]: "
+    assert lines and re.match(pattern, lines[0]), run.stderr
+
+
+def test_check_json_error_format(bad: Path) -> None:
+    run = netspec("check", str(bad), "--error-format", "json")
+    assert run.returncode == 1
+    diagnostics = json.loads(run.stdout)
+    assert [d["code"] for d in diagnostics] == ["E301"]
+    first = diagnostics[0]
+    assert first["severity"] == "error"
+    primary = [label for label in first["labels"] if label["primary"]]
+    assert primary and primary[0]["file"] == str(bad) and primary[0]["line"] == 3
+
+
+def test_check_json_on_a_syntax_error(tmp_path: Path) -> None:
+    path = tmp_path / "syntax.net"
+    path.write_text("network n { input x = [4] }\n", encoding="utf-8")
+    run = netspec("check", str(path), "--error-format", "json")
+    assert run.returncode == 1
+    assert [d["code"] for d in json.loads(run.stdout)] == ["E104"]
+
+
+def test_set_overrides_a_let_and_changes_shapes(good: Path) -> None:
+    run = netspec("check", str(good), "--set", "hidden=16")
+    assert run.returncode == 0, run.stderr
+    assert "[16]" in _row(run.stdout, "h")
+    assert "1,040" in _row(run.stdout, "h")  # 64*16 + 16
+
+
+def test_set_of_an_unknown_name_is_e213(good: Path) -> None:
+    run = netspec("check", str(good), "--set", "hiden=16")
+    assert run.returncode == 1
+    assert "E213" in run.stderr
+    assert "hidden" in run.stderr  # did you mean
+
+
+def test_check_reads_stdin() -> None:
+    run = netspec("check", "-", stdin=GOOD)
+    assert run.returncode == 0, run.stderr
+    assert "network mlp" in run.stdout
+
+
+# --- usage errors: exit 2 ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("frobnicate",),
+        ("check", "--bogus", "x.net"),
+        ("check",),
+        ("check", "does/not/exist.net"),
+        ("explain", "does/not/exist.net"),
+        ("fmt", "does/not/exist.net"),
+        ("check", "--error-format", "xml", "x.net"),
+    ],
+)
+def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    run = netspec(*args)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert run.stderr.strip()
+    assert "Traceback" not in run.stderr
+
+
+def test_unknown_network_is_a_usage_error(good: Path) -> None:
+    run = netspec("check", str(good), "--network", "nope")
+    assert run.returncode == 2
+    assert "mlp" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), ("check", "--help"), ("explain", "--help"), ("fmt", "--help")]
+)
+def test_help_exits_0(args: tuple[str, ...]) -> None:
+    run = netspec(*args)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("usage: netspec")
+
+
+def test_version() -> None:
+    run = netspec("--version")
+    assert run.returncode == 0
+    assert run.stdout.startswith("netspec ")
+
+
+# --- explain ----------------------------------------------------------------------------------
+def test_explain_file_prints_equations(good: Path) -> None:
+    run = netspec("explain", str(good))
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "network mlp" in out
+    assert "x: [1, 8, 8]  (observed)" in out
+    assert re.search(r"^\s+h = relu\(W \S+ \+ b\)\s+W: 32x64, b: 32", out, re.M), out
+    assert re.search(r"^\s+y = W h \+ b\s+W: 10x32, b: 10", out, re.M), out
+    assert "total: 2,410 parameters" in out
+
+
+def test_explain_code() -> None:
+    run = netspec("explain", "E301")
+    assert run.returncode == 0
+    assert run.stdout.startswith("E301: ")
+    assert netspec("explain", "e301").stdout == run.stdout
+
+
+def test_explain_unknown_code_is_a_usage_error() -> None:
+    assert netspec("explain", "E999").returncode == 2
+
+
+def test_explain_units_lists_every_family() -> None:
+    run = netspec("explain", "units")
+    assert run.returncode == 0
+    for word in (
+        "dense(",
+        "rbm(",
+        "autoencoder(",
+        "sparse_code(",
+        "conv2d(",
+        "lstm(",
+        "concat(",
+        "cross_entropy(",
+    ):
+        assert word in run.stdout
+
+
+def test_explain_one_kind() -> None:
+    run = netspec("explain", "dense")
+    assert run.returncode == 0
+    assert run.stdout.startswith("dense: ")
+    assert "act (choice" in run.stdout
+    assert "example:" in run.stdout
+
+
+# --- fmt --------------------------------------------------------------------------------------
+def test_fmt_prints_canonical_text(tmp_path: Path) -> None:
+    path = tmp_path / "messy.net"
+    path.write_text(MESSY, encoding="utf-8")
+    run = netspec("fmt", str(path))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == CANONICAL
+    assert run.stdout == format_module(parse(MESSY))
+    assert path.read_text(encoding="utf-8") == MESSY  # untouched without -w
+
+
+def test_fmt_check(tmp_path: Path) -> None:
+    messy, tidy = tmp_path / "messy.net", tmp_path / "tidy.net"
+    messy.write_text(MESSY, encoding="utf-8")
+    tidy.write_text(CANONICAL, encoding="utf-8")
+    run = netspec("fmt", "--check", str(messy))
+    assert run.returncode == 1
+    assert "messy.net" in run.stderr
+    assert run.stdout == ""
+    assert messy.read_text(encoding="utf-8") == MESSY
+    run = netspec("fmt", "--check", str(tidy))
+    assert run.returncode == 0, run.stderr
+    assert netspec("fmt", "--check", str(tidy), str(messy)).returncode == 1
+
+
+def test_fmt_write_rewrites_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "messy.net"
+    path.write_text(MESSY, encoding="utf-8")
+    run = netspec("fmt", "-w", str(path))
+    assert run.returncode == 0, run.stderr
+    assert path.read_text(encoding="utf-8") == CANONICAL
+    assert netspec("fmt", "--check", str(path)).returncode == 0
+
+
+def test_fmt_of_a_syntax_error_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "broken.net"
+    path.write_text("network n { y = x -> }\n", encoding="utf-8")
+    run = netspec("fmt", "-w", str(path))
+    assert run.returncode == 1
+    assert "E104" in run.stderr
+    assert path.read_text(encoding="utf-8") == "network n { y = x -> }\n"
+
+
+# --- torch-free -------------------------------------------------------------------------------
+TORCH_FREE = """
+import contextlib, io, json, sys
+from netspec.cli import main
+spec = sys.argv[1]
+codes = []
+with contextlib.redirect_stdout(io.StringIO()):
+    codes.append(main(["check", spec]))
+    codes.append(main(["explain", spec]))
+    codes.append(main(["fmt", spec]))
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "numpy"})
+print(json.dumps({"codes": codes, "heavy": heavy}))
+"""
+
+
+def test_check_explain_and_fmt_never_import_torch(good: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-c", TORCH_FREE, str(good)],
+        capture_output=True,
+        text=True,
+        cwd=good.parent,
+        env=env,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["codes"] == [0, 0, 0]
+    assert "torch" not in result["heavy"]
+    if "numpy" in result["heavy"]:  # not a promise of the README, but worth knowing
+        pytest.xfail("numpy is imported by check/explain/fmt (slower start-up; torch is not)")
