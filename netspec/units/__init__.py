@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from netspec.units import (
     activations,
     autoencoders,
@@ -43,8 +45,10 @@ def register(kind: UnitKind, *, replace: bool = False) -> UnitKind:
 
 
 for _family in _FAMILIES:
+    _module = _family.__name__.rsplit(".", 1)[1]
     for _kind in _family.KINDS:
-        register(_kind)
+        default = f"netspec.nn.{_module}:{_kind.name}"
+        register(_kind if _kind.lower else replace(_kind, lower=default))
 
 
 def lookup(name: str) -> UnitKind | None:

@@ -7,7 +7,7 @@ the entry and never special-case a kind.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from netspec.types import TensorType
@@ -109,15 +109,16 @@ class UnitKind:
     signature: Signature
     shape: ShapeRule
     equation: EquationRule
-    example: str  # a network body line using the kind; `x` is an input of example_input type
-    example_input: str = "[16]"
+    example: str  # a network body that uses the kind; the registry tests compile it
     count: CountRule = no_params
     role: str = "unit"
     pretrain: tuple[str, ...] = ()
     undirected: bool = False  # drawn as an undirected coupling (RBM)
     recurrent: bool = False  # drawn with a self-loop
     merge: bool = False  # drawn as a junction
-    extras: Mapping[str, Any] = field(default_factory=dict)  # hooks later stages add (lower, draw)
+    # "package.module:function" building the torch lowering; a path, so checking never imports
+    # torch. Built-in kinds default to netspec.nn.<family module>:<kind>.
+    lower: str = ""
 
 
 # Parameter checks shared by the families.

@@ -34,7 +34,7 @@ def _real(kind: str, ins: tuple[TensorType, ...]) -> None:
             )
 
 
-def _concat_axis(first: TensorType, p: Params) -> int:
+def concat_axis(first: TensorType, p: Params) -> int:
     """The axis joined: the given one, else features (a sequence's last axis, else the first)."""
     axis = p.get("axis")
     if axis is None:
@@ -46,7 +46,7 @@ def _concat_axis(first: TensorType, p: Params) -> int:
 def _concat(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     _real("concat", ins)
     first = ins[0]
-    axis = _concat_axis(first, p)
+    axis = concat_axis(first, p)
     if not 0 <= axis < first.rank:
         raise ShapeError(
             "E404",

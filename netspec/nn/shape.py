@@ -1,0 +1,19 @@
+"""Shape units lowered to torch.flatten, torch.reshape and torch.select (batch axis kept)."""
+
+from __future__ import annotations
+
+import torch
+
+from netspec.nn.base import LowerContext, Lowering
+
+
+def flatten(ctx: LowerContext) -> Lowering:
+    return Lowering(function=torch.flatten, args=(1,))
+
+
+def reshape(ctx: LowerContext) -> Lowering:
+    return Lowering(function=torch.reshape, args=((-1, *ctx.out_type.dims),))
+
+
+def last(ctx: LowerContext) -> Lowering:
+    return Lowering(function=torch.select, args=(1, -1))
