@@ -1,0 +1,118 @@
+"""Contrastive divergence for an RBM: CD-k from the data or PCD-k from persistent chains, with
+momentum, weight decay and a sparsity target; and the monitors that tell whether it learns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from netspec.nn.energy import RBM
+
+
+@dataclass(frozen=True)
+class CDSettings:
+    """One RBM's training rule: `k` Gibbs steps, from the data (CD) or persistent chains (PCD)."""
+
+    lr: float
+    k: int = 1
+    persistent: bool = False
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    sparsity: float = 0.0  # weight of the pull of mean hidden activity toward `target`
+    target: float = 0.05
+
+
+class ContrastiveDivergence:
+    """Updates an RBM's W, b and c in place, under no_grad, one minibatch at a time.
+
+    Positive statistics are averaged over the minibatch and negative ones over the chains, so a
+    short last minibatch is not weighed against a full-size persistent chain (scikit-learn's
+    BernoulliRBM divides both by the minibatch size, which costs it pseudo-likelihood).
+    """
+
+    def __init__(
+        self, rbm: RBM, settings: CDSettings, chains: int, generator: torch.Generator | None = None
+    ) -> None:
+        self.rbm = rbm
+        self.s = settings
+        self.generator = generator
+        self.velocity = [torch.zeros_like(p) for p in (rbm.W, rbm.b, rbm.c)]
+        hidden = rbm.W.shape[0]
+        self.chain = torch.zeros(chains, hidden, device=rbm.W.device)  # (C, H) hidden probabilities
+
+    def _sample(self, p: torch.Tensor) -> torch.Tensor:
+        return torch.bernoulli(p, generator=self.generator)
+
+    def _visible_sample(self, h: torch.Tensor) -> torch.Tensor:
+        mean = self.rbm.visible_mean(h)  # (N, V)
+        if self.rbm.kind == "gaussian":
+            noise = torch.randn(mean.shape, generator=self.generator, device=mean.device)
+            return mean + noise
+        return self._sample(mean)
+
+    @torch.no_grad()
+    def step(self, v0: torch.Tensor) -> None:
+        """One update from the minibatch v0: (B, V)."""
+        rbm, s = self.rbm, self.s
+        ph0 = torch.sigmoid(torch.addmm(rbm.c, v0, rbm.W.t()))  # (B, H)
+        ph = self.chain if s.persistent else ph0
+        for _ in range(s.k):
+            vk = self._visible_sample(self._sample(ph))  # (C, V)
+            ph = torch.sigmoid(torch.addmm(rbm.c, vk, rbm.W.t()))  # (C, H)
+        if s.persistent:
+            self.chain = ph
+        pos, neg = s.lr / v0.shape[0], s.lr / vk.shape[0]
+        if not s.momentum and not s.weight_decay and not s.sparsity:
+            # The common case, fused in place: no temporaries for the (H, V) gradient.
+            rbm.W.addmm_(ph0.t(), v0, alpha=pos).addmm_(ph.t(), vk, alpha=-neg)
+            rbm.b.add_(v0.sum(0), alpha=pos).add_(vk.sum(0), alpha=-neg)
+            rbm.c.add_(ph0.sum(0), alpha=pos).add_(ph.sum(0), alpha=-neg)
+            return
+        steps = [
+            torch.addmm(ph0.t() @ v0, ph.t(), vk, beta=pos, alpha=-neg),  # lr * dW: (H, V)
+            v0.sum(0) * pos - vk.sum(0) * neg,  # lr * db: (V,)
+            ph0.sum(0) * pos - ph.sum(0) * neg,  # lr * dc: (H,)
+        ]
+        if s.weight_decay:
+            steps[0].add_(rbm.W, alpha=-s.lr * s.weight_decay)
+        if s.sparsity:
+            steps[2].add_(s.target - ph0.mean(0), alpha=s.lr * s.sparsity)
+        for param, step, velocity in zip((rbm.W, rbm.b, rbm.c), steps, self.velocity, strict=True):
+            velocity.mul_(s.momentum).add_(step)
+            param.add_(velocity)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """Tensors to checkpoint so a resumed run continues the same chains and momentum."""
+        return {"chain": self.chain, **{f"velocity{i}": v for i, v in enumerate(self.velocity)}}
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.chain = state["chain"].to(self.chain.device)
+        for i, velocity in enumerate(self.velocity):
+            velocity.copy_(state[f"velocity{i}"])
+
+
+@torch.no_grad()
+def reconstruction_error(rbm: RBM, v: torch.Tensor) -> float:
+    """Mean squared error of v against E[v | h] for h = p(h | v): a rough progress signal."""
+    return float(F.mse_loss(rbm.visible_mean(rbm(v)), v))
+
+
+@torch.no_grad()
+def pseudo_likelihood(rbm: RBM, v: torch.Tensor, generator: torch.Generator | None = None) -> float:
+    """Mean stochastic pseudo-log-likelihood per sample (Bernoulli visible units), estimated as
+    scikit-learn does: V * log sigmoid(F(v with one random bit flipped) - F(v))."""
+    visible = v.shape[1]
+    bits = torch.randint(visible, (v.shape[0],), generator=generator, device=v.device)
+    flipped = v.clone()
+    rows = torch.arange(v.shape[0], device=v.device)
+    flipped[rows, bits] = 1.0 - flipped[rows, bits]
+    gap = rbm.free_energy(flipped) - rbm.free_energy(v)  # (B,)
+    return float((visible * F.logsigmoid(gap)).mean())
+
+
+@torch.no_grad()
+def free_energy_gap(rbm: RBM, train: torch.Tensor, held_out: torch.Tensor) -> float:
+    """Mean free energy of held-out minus training data: it grows when the RBM overfits."""
+    return float(rbm.free_energy(held_out).mean() - rbm.free_energy(train).mean())
