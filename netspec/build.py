@@ -57,7 +57,7 @@ class _NetworkBuilder:
         scope = Scope(Env(parent=self.state.top))
         self._body(net.body, scope, None)
         graph.names = {k: v for k, v in scope.bound.items() if v is not None}
-        graph.sites = self.state.sites  # type: ignore[attr-defined]
+        graph.sites = self.state.sites
         self._outputs(net.body, scope)
         return graph
 

@@ -66,6 +66,7 @@ class Graph:
         self.name = name
         self.span = span
         self.names: dict[str, str] = {}  # user name -> node id, at network scope
+        self.sites: dict[str, Site] = {}  # block call-site id -> the call
         self._g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         self._order: dict[str, int] = {}
 

@@ -353,7 +353,7 @@ def value_of(vals: Scope, key: str) -> Any:
 
 
 def _sites(graph: Graph | None) -> Mapping[str, Any]:
-    return getattr(graph, "sites", {}) if graph is not None else {}
+    return graph.sites if graph is not None else {}
 
 
 def known(what: str, names: Sequence[str]) -> str:
