@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SPEC ?= specs/dbn.net
+SPEC ?= specs/mlp.net
 
 .PHONY: demo test lint types unit bench venv clean
 
@@ -17,8 +17,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: venv
 	$(BIN)/netspec check $(SPEC)
 	$(BIN)/netspec explain $(SPEC)
-	$(BIN)/netspec draw $(SPEC) -o $(basename $(notdir $(SPEC))).svg
-	@echo "Training arrives with the trainer: this demo stops after check, explain and draw."
+	$(BIN)/netspec train $(SPEC)
 
 lint: venv
 	$(BIN)/ruff check netspec tests bench

@@ -1,14 +1,16 @@
-"""The `netspec` command line: check, explain, draw and fmt. Exit 0 on success, 1 when the spec has
-errors, 2 on usage errors. Never imports torch."""
+"""The `netspec` command line: check, explain, draw, fmt, train and eval. Exit 0 on success, 1 when
+the spec has errors (or, when training, the data or the loss do), 2 on usage errors. Only `train`
+and `eval` import torch, and only once the spec has been checked."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from netspec import __version__
 from netspec.api import Compiled, compile, total_params
@@ -32,6 +34,7 @@ class _Usage(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    args.argv = ["netspec", *(sys.argv[1:] if argv is None else argv)]  # for the run's manifest
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
@@ -50,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netspec",
-        description="Compile, check, explain and format .net network specs.",
+        description="Compile, check, explain, format and train .net network specs.",
     )
     parser.add_argument("--version", action="version", version=f"netspec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -120,7 +123,87 @@ def _parser() -> argparse.ArgumentParser:
     )
     _output_options(fmt)
     fmt.set_defaults(run=_fmt)
+    _train_parser(sub)
+    _eval_parser(sub)
     return parser
+
+
+def _count(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least {least}, got `{text}`")
+    return value
+
+
+def _positive(text: str) -> int:
+    return _count(text, 1)
+
+
+def _natural(text: str) -> int:
+    return _count(text, 0)
+
+
+def _train_parser(sub: Any) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train a network as its `train` section says; write a run directory",
+        description="Train the network of FILE's `train` section, stage by stage. Writes "
+        "runs/<network>-<time>/ with the spec, a manifest, metrics (jsonl and csv), "
+        "checkpoints (safetensors), plots and the network's drawing.",
+    )
+    _spec_options(train)
+    where = train.add_argument_group("where")
+    where.add_argument("--runs", metavar="ROOT", default="runs", help="runs folder (default: runs)")
+    where.add_argument(
+        "--run-dir", metavar="DIR", help="this run's folder (default: ROOT/NAME-TIME)"
+    )
+    where.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint"
+    )
+    how = train.add_argument_group("how")
+    how.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: the spec's")
+    how.add_argument("--seed", type=_natural, metavar="N", help="default: the spec's")
+    how.add_argument(
+        "--threads",
+        type=_positive,
+        metavar="N",
+        help="CPU threads (default 1: fastest for small models on a busy CPU)",
+    )
+    how.add_argument("--compile", action="store_true", help="torch.compile the objective")
+    length = how.add_mutually_exclusive_group()
+    length.add_argument(
+        "--epochs", type=_positive, metavar="N", help="every supervised stage runs N epochs"
+    )
+    length.add_argument(
+        "--steps", type=_positive, metavar="N", help="every supervised stage runs N steps"
+    )
+    how.add_argument(
+        "--max-steps",
+        type=_positive,
+        metavar="N",
+        help="stop after N optimizer steps in all, with a checkpoint to --resume from",
+    )
+    out = train.add_argument_group("output")
+    out.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+    out.add_argument("--quiet", action="store_true", help="print only where the run is")
+    train.set_defaults(run=_train)
+
+
+def _eval_parser(sub: Any) -> None:
+    ev = sub.add_parser(
+        "eval",
+        help="evaluate a checkpoint on a split of the spec's data",
+        description="Load a checkpoint's model (last.safetensors or best.safetensors) and print "
+        "each loss head's metrics on a split of the data of FILE's `train` section.",
+    )
+    _spec_options(ev)
+    ev.add_argument("--checkpoint", metavar="PATH", required=True, help="a .safetensors file")
+    ev.add_argument("--split", choices=("test", "val", "train"), default="test")
+    ev.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: the spec's")
+    ev.set_defaults(run=_eval)
 
 
 def _spec_options(p: argparse.ArgumentParser, what: str = "a .net file (`-` for stdin)") -> None:
@@ -180,12 +263,7 @@ def _read(file: str) -> tuple[str, str]:
 
 
 def _compile(args: argparse.Namespace) -> Compiled:
-    overrides = {}
-    for item in args.set:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise _Usage(f"--set expects NAME=VALUE, got `{item}`")
-        overrides[name.strip()] = value.strip()
+    overrides = _overrides(args)
     text, file = _read(args.file)
     return compile(text, file, overrides)
 
@@ -370,6 +448,113 @@ def _fmt(args: argparse.Namespace) -> int:
     for name in unformatted:
         print(f"would reformat {name}", file=sys.stderr)
     return 1 if unformatted else 0
+
+
+# --- train and eval ----------------------------------------------------------------------------
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+    overrides = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _Usage(f"--set expects NAME=VALUE, got `{item}`")
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+def _resumed(args: argparse.Namespace) -> None:
+    """A resumed run keeps its --set, --network, --seed, --epochs and --steps (and, unless given,
+    --threads and --compile): left out, they come from its manifest; different, exit 2."""
+    try:
+        manifest = json.loads((Path(args.resume) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise _Usage(f"{args.resume} is not a run directory (no readable manifest.json)") from None
+    recorded: dict[str, Any] = manifest.get("overrides", {})
+    if args.set and _overrides(args) != recorded:
+        raise _Usage(f"--set differs from the run's {recorded}; a resumed run keeps its values")
+    args.set = args.set or [f"{k}={v}" for k, v in recorded.items()]
+    kept = {"network": "network", "seed": "seed", "epochs": "epochs_override"}
+    for key, field in {**kept, "steps": "steps_override"}.items():
+        given, value = getattr(args, key), manifest.get(field)
+        if given is not None and given != value:
+            raise _Usage(f"--{key} {given} differs from the run's {value}; a resumed run keeps it")
+        setattr(args, key, value)
+    args.threads = args.threads or manifest.get("threads")
+    args.compile = args.compile or bool(manifest.get("compile"))
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.resume:
+        _resumed(args)
+    compiled = _compile(args)  # spec errors stop here, before torch is imported
+    _networks(compiled, args)  # an unknown --network is a usage error, as for the other commands
+    from netspec.runs import RunError
+    from netspec.train import TrainError, TrainOptions, train
+
+    options = TrainOptions(
+        network=args.network,
+        runs_root=Path(args.runs),
+        run_dir=Path(args.run_dir) if args.run_dir else None,
+        resume=Path(args.resume) if args.resume else None,
+        device=args.device,
+        seed=args.seed,
+        threads=args.threads,
+        compile=args.compile,
+        epochs=args.epochs,
+        steps=args.steps,
+        max_steps=args.max_steps,
+        tensorboard=args.tensorboard,
+        quiet=args.quiet,
+        overrides=_overrides(args),
+        argv=args.argv,
+    )
+    try:
+        result = train(compiled, options)
+    except (TrainError, RunError) as exc:
+        print(f"netspec train: {exc}", file=sys.stderr)
+        return 1
+    _summary(result, args.quiet)
+    return 0
+
+
+def _summary(result: Any, quiet: bool) -> None:
+    from netspec.progress import metrics_table
+
+    if result.status == "stopped":
+        print(f"stopped with a checkpoint; continue with --resume {result.run_dir}")
+    if not quiet and result.status == "done":
+        print(f"\n{result.split} metrics of network {result.lowered.network}:")
+        print(metrics_table(result.metrics, result.heads, result.split))
+    print(f"run:        {result.run_dir}")
+    if quiet:
+        return
+    best = f" (best: {result.best})" if result.best else ""
+    print(f"checkpoint: {result.checkpoint}{best}")
+    if result.plots:
+        print(f"plots:      {', '.join(str(p) for p in result.plots)}")
+    if result.drawing:
+        print(f"drawing:    {result.drawing}")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    compiled = _compile(args)
+    _networks(compiled, args)
+    if not Path(args.checkpoint).is_file():
+        raise _Usage(f"no such checkpoint: {args.checkpoint}")
+    from netspec.progress import metrics_table
+    from netspec.runs import RunError
+    from netspec.train import TrainError, TrainOptions, evaluate_checkpoint
+
+    options = TrainOptions(network=args.network, device=args.device, quiet=True)
+    try:
+        heads, metrics = evaluate_checkpoint(compiled, Path(args.checkpoint), args.split, options)
+    except (TrainError, RunError) as exc:
+        print(f"netspec eval: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.split} metrics of {args.checkpoint}:")
+    print(metrics_table(metrics, heads, args.split), end="")
+    return 0
 
 
 if __name__ == "__main__":
