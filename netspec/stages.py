@@ -266,8 +266,15 @@ class StageChecker(Checker):
         if refs is FAILED or self.graph is None:
             return ()
         chosen = {n.id for ref in self._unique(refs) for n in self._resolve(ref) or []}
+        # A name stands for its whole statement: `h = x -> dense(64) -> dropout(0.1)` freezes
+        # the dense layer too, whose id is `h.dense`.
+        members = tuple(f"{node_id}." for node_id in chosen)
         units = self.graph.nodes(Role.UNIT)
-        return tuple(n.id for n in units if n.id in chosen and n.meta.get("params", 0) > 0)
+        return tuple(
+            n.id
+            for n in units
+            if (n.id in chosen or n.id.startswith(members)) and n.meta.get("params", 0) > 0
+        )
 
     def _supervised(self, what: str, span: Span, frozen: tuple[str, ...], vals: Scope) -> None:
         """Report a supervised stage with no loss or no unfrozen weighted unit to train (E506)."""

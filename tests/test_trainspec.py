@@ -395,3 +395,14 @@ def test_checking_a_train_section_does_not_import_torch() -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_freezing_a_name_freezes_its_whole_statement() -> None:
+    compiled = compile(
+        "network n { input x: [4]  input t: class(2)  h = x -> dense(8) -> dropout(0.1)\n"
+        "  y = h -> softmax(2)  loss cross_entropy(y, t) }\n"
+        "train n { data = blobs(features=4, classes=2)\n"
+        "  stage a { optimizer = sgd(lr=0.1)  freeze = [h]  epochs = 1 } }",
+        "x.net",
+    )
+    assert compiled.trains["n"].stages[0].freeze == ("h.dense",)
