@@ -42,6 +42,7 @@ from netspec.metrics import probe as make_probe
 from netspec.optim import Schedule, make_optimizer, set_lr
 from netspec.plans import StagePlan, TrainPlan
 from netspec.plots import TensorBoard, write_drawing, write_plots
+from netspec.pretrain.greedy import pretrain
 from netspec.progress import Reporter, reporter
 from netspec.runs import Checkpoint
 
@@ -494,7 +495,7 @@ def _supervised(session: Session, index: int, stage: StagePlan, ckpt: Checkpoint
 
 
 Executor = Callable[[Session, int, StagePlan, Checkpoint | None], None]
-EXECUTORS: dict[str, Executor] = {"supervised": _supervised}
+EXECUTORS: dict[str, Executor] = {"supervised": _supervised, "pretrain": pretrain}
 
 
 # --- the run --------------------------------------------------------------------------------------

@@ -52,36 +52,55 @@ class ContrastiveDivergence:
             return mean + noise
         return self._sample(mean)
 
-    @torch.no_grad()
-    def step(self, v0: torch.Tensor) -> None:
-        """One update from the minibatch v0: (B, V)."""
+    def _negative(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """p(h | v0), and the chains' visible states and hidden probabilities after k steps."""
         rbm, s = self.rbm, self.s
         ph0 = torch.sigmoid(torch.addmm(rbm.c, v0, rbm.W.t()))  # (B, H)
         ph = self.chain if s.persistent else ph0
+        vk = v0
         for _ in range(s.k):
             vk = self._visible_sample(self._sample(ph))  # (C, V)
             ph = torch.sigmoid(torch.addmm(rbm.c, vk, rbm.W.t()))  # (C, H)
         if s.persistent:
             self.chain = ph
-        pos, neg = s.lr / v0.shape[0], s.lr / vk.shape[0]
-        if not s.momentum and not s.weight_decay and not s.sparsity:
-            # The common case, fused in place: no temporaries for the (H, V) gradient.
-            rbm.W.addmm_(ph0.t(), v0, alpha=pos).addmm_(ph.t(), vk, alpha=-neg)
-            rbm.b.add_(v0.sum(0), alpha=pos).add_(vk.sum(0), alpha=-neg)
-            rbm.c.add_(ph0.sum(0), alpha=pos).add_(ph.sum(0), alpha=-neg)
+        return ph0, vk, ph
+
+    @torch.no_grad()
+    def gradients(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Estimates of the log-likelihood gradient for W, b and c (ascent directions), with
+        the sparsity pull but without weight decay (the optimizer adds that)."""
+        ph0, vk, ph = self._negative(v0)
+        pos, neg = 1.0 / v0.shape[0], 1.0 / vk.shape[0]
+        dc = ph0.sum(0) * pos - ph.sum(0) * neg  # (H,)
+        if self.s.sparsity:
+            dc.add_(self.s.target - ph0.mean(0), alpha=self.s.sparsity)
+        return (
+            torch.addmm(ph0.t() @ v0, ph.t(), vk, beta=pos, alpha=-neg),  # (H, V)
+            v0.sum(0) * pos - vk.sum(0) * neg,  # (V,)
+            dc,
+        )
+
+    @torch.no_grad()
+    def step(self, v0: torch.Tensor, lr: float | None = None) -> None:
+        """One update from the minibatch v0: (B, V), at the settings' rate or `lr`."""
+        rbm, s = self.rbm, self.s
+        rate = s.lr if lr is None else lr
+        if s.momentum or s.weight_decay or s.sparsity:
+            grads = self.gradients(v0)
+            if s.weight_decay:
+                grads[0].add_(rbm.W, alpha=-s.weight_decay)
+            for param, grad, velocity in zip(
+                (rbm.W, rbm.b, rbm.c), grads, self.velocity, strict=True
+            ):
+                velocity.mul_(s.momentum).add_(grad, alpha=rate)
+                param.add_(velocity)
             return
-        steps = [
-            torch.addmm(ph0.t() @ v0, ph.t(), vk, beta=pos, alpha=-neg),  # lr * dW: (H, V)
-            v0.sum(0) * pos - vk.sum(0) * neg,  # lr * db: (V,)
-            ph0.sum(0) * pos - ph.sum(0) * neg,  # lr * dc: (H,)
-        ]
-        if s.weight_decay:
-            steps[0].add_(rbm.W, alpha=-s.lr * s.weight_decay)
-        if s.sparsity:
-            steps[2].add_(s.target - ph0.mean(0), alpha=s.lr * s.sparsity)
-        for param, step, velocity in zip((rbm.W, rbm.b, rbm.c), steps, self.velocity, strict=True):
-            velocity.mul_(s.momentum).add_(step)
-            param.add_(velocity)
+        # The common case, fused in place: no temporaries for the (H, V) gradient.
+        ph0, vk, ph = self._negative(v0)
+        pos, neg = rate / v0.shape[0], rate / vk.shape[0]
+        rbm.W.addmm_(ph0.t(), v0, alpha=pos).addmm_(ph.t(), vk, alpha=-neg)
+        rbm.b.add_(v0.sum(0), alpha=pos).add_(vk.sum(0), alpha=-neg)
+        rbm.c.add_(ph0.sum(0), alpha=pos).add_(ph.sum(0), alpha=-neg)
 
     def state(self) -> dict[str, torch.Tensor]:
         """Tensors to checkpoint so a resumed run continues the same chains and momentum."""

@@ -1,0 +1,123 @@
+"""Greedy pretraining: CD and PCD for RBMs, reconstruction for autoencoders, dictionary learning
+for sparse coding; each unit learns, fine-tuning then trains the whole stack, and a run resumed
+inside a pretraining stage ends with exactly the weights of an uninterrupted one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import netspec
+from netspec.nn.energy import RBM
+from netspec.pretrain.rbm import CDSettings, ContrastiveDivergence
+from netspec.train import TrainOptions, TrainResult, train
+
+STACK = """
+network stack {
+    input bits: [16]
+    input kind: class(2)
+    h1 = rbm(bits, 12)
+    h2 = rbm(h1, 8)
+    y = softmax(h2, 2)
+    loss cross_entropy(y, kind)
+}
+
+train stack {
+    data = bars(n=200, size=4, test=0.2, seed=3)
+    batch = 10
+    stage pretrain { greedy = [h1, h2]  method = METHOD  optimizer = sgd(lr=0.1)  epochs = 8 }
+    stage finetune { optimizer = adam(lr=0.01)  epochs = 3 }
+}
+"""
+
+
+def _run(spec: str, tmp: Path, **options: object) -> TrainResult:
+    compiled = netspec.compile(spec, "test.net")
+    opts = TrainOptions(runs_root=tmp, quiet=True, plots=False, drawing=False, argv=["test"])
+    for key, value in options.items():
+        setattr(opts, key, value)
+    return train(compiled, opts)
+
+
+def _first_last(result: TrainResult, stage: str, key: str) -> tuple[float, float]:
+    rows = [r for r in result.rows if r["stage"] == stage]
+    return float(rows[0][key]), float(rows[-1][key])
+
+
+@pytest.mark.parametrize("method", ["cd(k=1)", "pcd(k=1)"])
+def test_each_rbm_of_a_stack_learns_then_fine_tuning_trains_the_stack(
+    method: str, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    before = _run(
+        STACK.replace("METHOD", method).replace("epochs = 3", "epochs = 1"),
+        tmp_path / "a",
+        max_steps=0,
+    )  # lowered but untrained: the initial weights
+    first_w = before.lowered.root.get_submodule("h1").W.detach().clone()
+    result = _run(STACK.replace("METHOD", method), tmp_path / "b")
+    for unit in ("h1", "h2"):
+        start, end = _first_last(result, f"pretrain:{unit}", "train/loss")
+        assert end < start, f"{unit}: reconstruction error {start:.4f} -> {end:.4f}"
+    finetune = [r for r in result.rows if r["stage"] == "finetune"]
+    assert len(finetune) == 3 and all(r["train/loss"] == r["train/loss"] for r in finetune)
+    # Fine-tuning moves the bottom RBM too: the whole stack is trained by backpropagation.
+    assert not torch.equal(first_w, result.lowered.root.get_submodule("h1").W.detach())
+
+
+def test_autoencoder_and_sparse_code_pretraining_reduce_their_objectives(
+    tmp_path: Path,
+) -> None:
+    spec = """
+network feats {
+    input pixels: [64]
+    input digit: class(10)
+    a = autoencoder(pixels, 24, noise=0.2)
+    z = sparse_code(a, 32, l1=0.05, steps=10)
+    y = softmax(z, 10)
+    loss cross_entropy(y, digit)
+}
+train feats {
+    data = digits(test=0.2, seed=0)
+    batch = 32
+    stage pre { greedy = [a, z]  optimizer = adam(lr=0.01)  epochs = 4 }
+}
+"""
+    result = _run(spec, tmp_path)
+    for unit, method in (("a", "reconstruction"), ("z", "dictionary")):
+        rows = [r for r in result.rows if r["stage"] == f"pre:{unit}"]
+        assert rows[0]["method"] == method
+        assert rows[-1]["train/loss"] < rows[0]["train/loss"]
+    atoms = result.lowered.root.get_submodule("z").D.detach()
+    assert torch.allclose(atoms.norm(dim=0), torch.ones(32), atol=1e-5)
+
+
+def test_resuming_inside_a_pretraining_stage_gives_the_same_weights(tmp_path: Path) -> None:
+    spec = STACK.replace("METHOD", "pcd(k=2)")
+    whole = _run(spec, tmp_path / "whole")
+    stopped = _run(spec, tmp_path / "part", max_steps=200)  # inside h2's epochs
+    assert stopped.status == "stopped"
+    resumed = _run(spec, tmp_path / "other", resume=stopped.run_dir)
+    a, b = whole.lowered.root.state_dict(), resumed.lowered.root.state_dict()
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_negative_statistics_are_averaged_over_the_chains_not_the_batch() -> None:
+    torch.manual_seed(0)
+    rbm = RBM(6, 4)
+    rule = ContrastiveDivergence(rbm, CDSettings(lr=0.1, persistent=True), chains=10)
+    v_short = torch.bernoulli(torch.full((3, 6), 0.5))  # a short last minibatch
+    torch.manual_seed(1)
+    dW, db, dc = rule.gradients(v_short)
+    # Both phases are means: with every unit's input and chain zero, the scales must match so
+    # that the gradient of the visible bias is the data mean minus the chain mean.
+    assert db.shape == (6,) and dW.shape == (4, 6) and dc.shape == (4,)
+    torch.manual_seed(1)
+    rule2 = ContrastiveDivergence(rbm, CDSettings(lr=0.1, persistent=True), chains=10)
+    _, vk, _ = rule2._negative(v_short)
+    assert vk.shape[0] == 10
+    assert torch.allclose(db, v_short.mean(0) - vk.mean(0))
