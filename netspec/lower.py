@@ -10,15 +10,17 @@ import importlib
 import keyword
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import fx, nn
+from torch.fx.graph import PythonCode
 
 from netspec.ir import Graph, Node, Role
 from netspec.nn.base import LowerContext, Lowering
 from netspec.source import Sources
+from netspec.types import TensorType
 from netspec.units import REGISTRY
 
 
@@ -44,10 +46,22 @@ class Lowered:
     outputs: tuple[str, ...]  # output names, in order
     heads: tuple[Head, ...]
     modules: dict[str, str]  # node id -> attribute name on root
+    input_types: dict[str, TensorType] = field(default_factory=dict)  # input -> its type
 
     def source(self) -> str:
         """The objective's forward with `# File: spec.net:LINE` comments, for people to read."""
         return self.objective.graph.python_code("self", verbose=True).src
+
+
+class LoweredModule(fx.GraphModule):
+    """An fx GraphModule called as a plain nn.Module. fx routes every call through a wrapper
+    that only adds the generated line to error messages, at a few microseconds a call (1-2% of
+    a small network's training step); Python's traceback shows that line anyway."""
+
+    def recompile(self) -> PythonCode:
+        code = super().recompile()
+        type(self).__call__ = nn.Module.__call__  # type: ignore[method-assign]
+        return code
 
 
 def builder(kind: str) -> Callable[[LowerContext], Lowering]:
@@ -91,13 +105,14 @@ def lower(graph: Graph, sources: Sources | None = None) -> Lowered:
     return Lowered(
         network=graph.name,
         root=root,
-        model=fx.GraphModule(root, model, class_name=cls),
-        objective=fx.GraphModule(root, objective, class_name=f"{cls}Objective"),
+        model=LoweredModule(root, model, class_name=cls),
+        objective=LoweredModule(root, objective, class_name=f"{cls}Objective"),
         inputs=inputs,
         model_inputs=model_inputs,
         outputs=tuple(n.label.removeprefix("output:") for n in outputs),
         heads=tuple(_head(graph, n) for n in graph.nodes(Role.LOSS)),
         modules=modules,
+        input_types={n.id: n.type for n in graph.nodes(Role.INPUT) if n.type is not None},
     )
 
 
@@ -127,15 +142,26 @@ class _Namer:
     """Python identifiers from spec ids: `features.conv2d` -> `features_conv2d`, unique, and
     clear of keywords and builtins."""
 
+    # Names fx's generated code reads as globals, besides the builtins.
+    RESERVED = frozenset({"self", "torch", "operator", "inf", "nan", "NoneType", "device"})
+    RESERVED |= {"fx_pytree", "pytree"}
+    # Attributes of a GraphModule: a module named `code` or `eval` would be shadowed by them.
+    ATTRIBUTES = frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph())))
+
     def __init__(self) -> None:
         self.taken: dict[str, str] = {}
-        self.used: set[str] = {"self", "torch", "operator"}
+        self.used: set[str] = set(self.RESERVED)
 
     def name(self, node_id: str) -> str:
         if node_id in self.taken:
             return self.taken[node_id]
         base = re.sub(r"\W", "_", node_id) or "_"
-        if base[0].isdigit() or keyword.iskeyword(base) or hasattr(builtins, base):
+        if (
+            base[0].isdigit()
+            or keyword.iskeyword(base)
+            or hasattr(builtins, base)
+            or base in self.ATTRIBUTES
+        ):
             base = f"{base}_"
         candidate, n = base, 1
         while candidate in self.used:
@@ -205,12 +231,16 @@ class _Emitter:
 
     def _emit(
         self, inputs: tuple[str, ...], keep: Callable[[Node], bool]
-    ) -> tuple[fx.Graph, dict[str, fx.Node], dict[str, fx.Node]]:
+    ) -> tuple[fx.Graph, dict[str, fx.Node], dict[str, tuple[fx.Node, str]]]:
         fxg = fx.Graph()
         values: dict[str, fx.Node] = {}
-        logits: dict[str, fx.Node] = {}
+        logits: dict[str, tuple[fx.Node, str]] = {}  # node id -> its logits and their link
         for node_id in inputs:
-            values[node_id] = fxg.placeholder(self.namer.name(node_id))
+            # The argument keeps the spec's name, so forward(**inputs) works, even for a
+            # builtin's name such as `list` (fx renames the node); keywords and `self` cannot.
+            usable = node_id.isidentifier() and not keyword.iskeyword(node_id)
+            arg = node_id if usable and node_id != "self" else self.namer.name(node_id)
+            values[node_id] = fxg.create_node("placeholder", arg, name=self.namer.name(node_id))
         for node_id in self.graph.topo_order():
             node = self.graph.node(node_id)
             if keep(node):
@@ -218,13 +248,19 @@ class _Emitter:
         return fxg, values, logits
 
     def _unit(
-        self, fxg: fx.Graph, node: Node, values: dict[str, fx.Node], logits: dict[str, fx.Node]
+        self,
+        fxg: fx.Graph,
+        node: Node,
+        values: dict[str, fx.Node],
+        logits: dict[str, tuple[fx.Node, str]],
     ) -> None:
         low = self.lowerings[node.id]
         srcs = self.graph.inputs_of(node.id)
         args = [values[s] for s in srcs]
-        if low.reads_logits:
-            args[0] = logits.get(srcs[0], args[0])
+        if low.reads_logits and srcs[0] in logits:
+            pre, link = logits[srcs[0]]
+            if not low.link or not link or low.link == link:
+                args[0] = pre
         name = self.namer.name(node.id)
         pre_name = name if low.post is None else f"{name}_{'logits' if low.logits else 'pre'}"
         if low.module is not None:
@@ -253,7 +289,7 @@ class _Emitter:
             value = args[0]
         if low.post is not None:
             if low.logits:
-                logits[node.id] = value
+                logits[node.id] = (value, low.link)
             value = self._call(
                 fxg, "call_function", low.post, (value,), low.post_kwargs, name, node
             )

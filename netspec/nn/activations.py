@@ -9,7 +9,7 @@ from netspec.nn.base import LowerContext, Lowering
 
 
 def sigmoid(ctx: LowerContext) -> Lowering:
-    return Lowering(post=torch.sigmoid, logits=True)
+    return Lowering(post=torch.sigmoid, logits=True, link="sigmoid")
 
 
 def tanh(ctx: LowerContext) -> Lowering:

@@ -37,9 +37,12 @@ class Lowering:
     """Call `module(*inputs)` or `function(*inputs, *args, **kwargs)`, then `post` if given.
 
     With neither module nor function the value is the input itself (an activation unit).
-    `logits` marks the value before `post` as what a loss reads (softmax -> cross_entropy).
-    `listed` passes the inputs as one list (torch.cat); `fold` combines variadic inputs
-    pairwise (operator.add). `reads_logits` marks losses that take logits when there are some.
+    `logits` marks the value before `post` as what a loss reads (softmax -> cross_entropy), and
+    `link` names the link `post` is (`softmax`, `sigmoid`). `listed` passes the inputs as one list
+    (torch.cat); `fold` combines variadic inputs pairwise (operator.add). `reads_logits` marks
+    losses that take logits when there are some; a loss with a `link` reads only the logits of
+    that link (cross_entropy those of a softmax, bce those of a sigmoid), and otherwise the
+    prediction itself. An empty `link` matches any.
     """
 
     module: nn.Module | None = None
@@ -49,6 +52,7 @@ class Lowering:
     post: Callable[..., Any] | None = None
     post_kwargs: dict[str, Any] = field(default_factory=dict)
     logits: bool = False
+    link: str = ""
     listed: bool = False
     fold: Callable[[Any, Any], Any] | None = None
     reads_logits: bool = False

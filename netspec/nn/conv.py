@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from netspec.nn.base import LowerContext, Lowering
@@ -27,14 +29,36 @@ def _conv(ctx: LowerContext, axes: int) -> Lowering:
     return Lowering(module=layer)
 
 
-def _pool(ctx: LowerContext, kinds: tuple[type[nn.Module], type[nn.Module]]) -> Lowering:
+class WidePool(nn.Module):
+    """Pooling with more padding than half the window, which torch's pooling layers refuse: pad
+    explicitly (with -inf for max, so padding never wins where a window reaches the input; with
+    zeros for average, as torch's padding counts), then pool without padding. A max window that
+    lies wholly in the padding gives -inf."""
+
+    def __init__(self, op: str, k: tuple[int, ...], stride: tuple[int, ...], pad: tuple[int, ...]):
+        super().__init__()
+        self.op, self.k, self.stride, self.pad = op, k, stride, pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = tuple(p for size in reversed(self.pad) for p in (size, size))  # last axis first
+        value = float("-inf") if self.op == "max" else 0.0
+        pool = getattr(F, f"{self.op}_pool{len(self.k)}d")
+        return pool(F.pad(x, pads, value=value), self.k, self.stride)  # type: ignore[no-any-return]
+
+    def extra_repr(self) -> str:
+        """The constructor's arguments, as Python (export rebuilds the module from them)."""
+        return f"op={self.op!r}, k={self.k}, stride={self.stride}, pad={self.pad}"
+
+
+def _pool(ctx: LowerContext, op: str, kinds: tuple[type[nn.Module], type[nn.Module]]) -> Lowering:
     axes = ctx.in_types[0].rank - 1
     p = ctx.params
-    stride = p["stride"] if p["stride"] is not None else p["k"]
-    layer = kinds[axes - 1](
-        _pair(p["k"], axes), stride=_pair(stride, axes), padding=_pair(p["pad"], axes)
-    )
-    return Lowering(module=layer)
+    k = _pair(p["k"], axes)
+    stride = _pair(p["stride"] if p["stride"] is not None else p["k"], axes)
+    pad = _pair(p["pad"], axes)
+    if any(2 * s > w for s, w in zip(pad, k, strict=True)):
+        return Lowering(module=WidePool(op, k, stride, pad))
+    return Lowering(module=kinds[axes - 1](k, stride=stride, padding=pad))
 
 
 def conv1d(ctx: LowerContext) -> Lowering:
@@ -46,8 +70,8 @@ def conv2d(ctx: LowerContext) -> Lowering:
 
 
 def maxpool(ctx: LowerContext) -> Lowering:
-    return _pool(ctx, (nn.MaxPool1d, nn.MaxPool2d))
+    return _pool(ctx, "max", (nn.MaxPool1d, nn.MaxPool2d))
 
 
 def avgpool(ctx: LowerContext) -> Lowering:
-    return _pool(ctx, (nn.AvgPool1d, nn.AvgPool2d))
+    return _pool(ctx, "avg", (nn.AvgPool1d, nn.AvgPool2d))

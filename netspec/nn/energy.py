@@ -36,8 +36,9 @@ class RBM(nn.Module):
         return -(v @ self.b) - hidden
 
     def extra_repr(self) -> str:
+        """The constructor's arguments, as Python (export rebuilds the module from them)."""
         hidden, visible = self.W.shape
-        return f"visible={visible}, hidden={hidden}, kind={self.kind}"
+        return f"visible={visible}, hidden={hidden}, kind={self.kind!r}"
 
 
 def rbm(ctx: LowerContext) -> Lowering:

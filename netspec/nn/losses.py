@@ -1,5 +1,6 @@
-"""Loss functions. Classification losses read logits when the prediction exposes them (a softmax
-or sigmoid unit), else treat the prediction itself as logits, as PyTorch does."""
+"""Loss functions. Classification losses read logits when the prediction exposes those of their
+link (cross_entropy a softmax's, bce a sigmoid's), else treat the prediction itself as logits, as
+PyTorch does. The helpers use only torch, so an exported model can copy them."""
 
 from __future__ import annotations
 
@@ -36,15 +37,22 @@ def l1_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def cross_entropy(ctx: LowerContext) -> Lowering:
+    smoothing = float(ctx.params["smoothing"])
+    prediction, target = ctx.in_types
+    if prediction.rank == 1 and target.dtype == "class" and target.rank == 0:
+        # (B, K) scores and (B,) labels: torch's own function, no reshapes in the step
+        kwargs = {"label_smoothing": smoothing} if smoothing else {}
+        return Lowering(function=F.cross_entropy, kwargs=kwargs, reads_logits=True, link="softmax")
     return Lowering(
         function=cross_entropy_loss,
-        kwargs={"smoothing": float(ctx.params["smoothing"])},
+        kwargs={"smoothing": smoothing},
         reads_logits=True,
+        link="softmax",
     )
 
 
 def bce(ctx: LowerContext) -> Lowering:
-    return Lowering(function=bce_loss, reads_logits=True)
+    return Lowering(function=bce_loss, reads_logits=True, link="sigmoid")
 
 
 def mse(ctx: LowerContext) -> Lowering:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from netspec.nn.base import LowerContext, Lowering
 
-_LAYERS: dict[str, Any] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
 
 class Recurrent(nn.Module):
     """An RNN, LSTM or GRU over (B, T, D); `last` returns the final hidden state of the top
-    layer (both directions joined), else every step's output (B, T, N * directions)."""
+    layer (both directions joined), else every step's output (B, T, N * directions).
+
+    Self-contained (it names only torch), so `netspec export` can copy its source."""
 
     def __init__(
         self,
@@ -27,9 +27,11 @@ class Recurrent(nn.Module):
         dropout: float,
     ) -> None:
         super().__init__()
+        self.cell = cell
         self.last = last
         self.directions = 2 if bidirectional else 1
-        self.rnn = _LAYERS[cell](
+        layer: Callable[..., nn.RNNBase] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.rnn = layer(
             inputs,
             hidden,
             layers,
@@ -43,8 +45,19 @@ class Recurrent(nn.Module):
         out, state = self.rnn(x)  # out: (B, T, N * dirs)
         if not self.last:
             return out
-        h = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, N)
-        return torch.cat(tuple(h[-self.directions :]), dim=-1)  # (B, N * dirs)
+        h: torch.Tensor = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, N)
+        if self.directions == 1:
+            return h[-1]  # (B, N)
+        return torch.cat((h[-2], h[-1]), dim=-1)  # (B, 2N): forward, then backward
+
+    def extra_repr(self) -> str:
+        """The constructor's arguments, as Python (export rebuilds the module from them)."""
+        r = self.rnn
+        return (
+            f"cell={self.cell!r}, inputs={r.input_size}, hidden={r.hidden_size}, "
+            f"layers={r.num_layers}, bidirectional={r.bidirectional}, last={self.last}, "
+            f"dropout={r.dropout}"
+        )
 
 
 def _recurrent(ctx: LowerContext, cell: str) -> Lowering:

@@ -31,8 +31,9 @@ def _with(ctx: LowerContext, act: str) -> Lowering:
     if act == "none":
         return Lowering(module=_linear(ctx))
     kwargs = {"dim": -1} if act == "softmax" else {}
+    link = act if act in LINKS else ""
     return Lowering(
-        module=_linear(ctx), post=ACTIVATIONS[act], post_kwargs=kwargs, logits=act in LINKS
+        module=_linear(ctx), post=ACTIVATIONS[act], post_kwargs=kwargs, logits=bool(link), link=link
     )
 
 

@@ -1,4 +1,5 @@
-"""Shape units lowered to torch.flatten, torch.reshape and torch.select (batch axis kept)."""
+"""Shape units lowered to torch.flatten (torch.unsqueeze for one value per sample),
+torch.reshape and torch.select (batch axis kept)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from netspec.nn.base import LowerContext, Lowering
 
 
 def flatten(ctx: LowerContext) -> Lowering:
+    if ctx.in_types[0].rank == 0:  # one value per sample: (B,) -> (B, 1)
+        return Lowering(function=torch.unsqueeze, args=(1,))
     return Lowering(function=torch.flatten, args=(1,))
 
 

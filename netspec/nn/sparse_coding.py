@@ -25,11 +25,15 @@ class SparseCode(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         step = 1.0 / self.lipschitz().clamp_min(1e-6)
+        # The soft threshold stays a tensor (no host sync, traceable, runs on "meta"), and
+        # stays out of the gradient, as a Python float would.
+        threshold = (self.l1 * step).detach()
         z = x.new_zeros(x.shape[0], self.D.shape[1])  # (B, N)
         y, t = z, 1.0
         for _ in range(self.steps):
             grad = (y @ self.D.t() - x) @ self.D  # (B, N)
-            z_next = F.softshrink(y - step * grad, float(self.l1 * step))
+            u = y - step * grad
+            z_next = u - u.clamp(-threshold, threshold)  # softshrink(u, threshold)
             if self.solver == "fista":
                 t_next = (1.0 + (1.0 + 4.0 * t * t) ** 0.5) / 2.0
                 y = z_next + ((t - 1.0) / t_next) * (z_next - z)
@@ -41,6 +45,14 @@ class SparseCode(nn.Module):
 
     def reconstruct(self, z: torch.Tensor) -> torch.Tensor:
         return z @ self.D.t()  # (B, D)
+
+    def extra_repr(self) -> str:
+        """The constructor's arguments, as Python (export rebuilds the module from them)."""
+        inputs, atoms = self.D.shape
+        return (
+            f"inputs={inputs}, atoms={atoms}, l1={self.l1!r}, steps={self.steps}, "
+            f"solver={self.solver!r}"
+        )
 
 
 def sparse_code(ctx: LowerContext) -> Lowering:
