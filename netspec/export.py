@@ -393,22 +393,16 @@ def run_export(
 
 
 def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    """The model state of a checkpoint file: a training run's `.safetensors` checkpoint (its
-    `model/` tensors), a plain `.safetensors` state dict, or a torch file of a state dict or of a
-    dict holding one under `model` or `state_dict`."""
+    """The model state in a `.safetensors` file: a training run's checkpoint (its `model/`
+    tensors) or a plain state dict. Pickled torch files are refused: loading one runs code."""
     path = Path(path)
-    state: Any
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    if path.suffix != ".safetensors":
+        raise ValueError(f"`{path}` is not a .safetensors file; netspec never loads pickles")
+    from safetensors.torch import load_file
 
-        state = load_file(str(path))
-        if any(k.startswith("model/") for k in state):
-            state = {k[6:]: v for k, v in state.items() if k.startswith("model/")}
-    else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        for key in ("model", "state_dict"):
-            if isinstance(state, dict) and isinstance(state.get(key), dict):
-                state = state[key]
+    state: Any = load_file(str(path))
+    if any(k.startswith("model/") for k in state):
+        state = {k[6:]: v for k, v in state.items() if k.startswith("model/")}
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"`{path}` holds no state dict of tensors")
     return state

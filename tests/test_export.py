@@ -243,12 +243,16 @@ def test_run_export_with_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyP
     save_file(
         {**{f"model/{k}": v for k, v in state.items()}, "rng/x": torch.zeros(1)}, str(run_ckpt)
     )
-    torch_ckpt = tmp_path / "state.pt"
-    torch.save({"model": state, "epoch": 3}, torch_ckpt)
-    for ckpt in (run_ckpt, torch_ckpt):
+    plain_ckpt = tmp_path / "state.safetensors"  # a plain state dict
+    save_file(state, str(plain_ckpt))
+    for ckpt in (run_ckpt, plain_ckpt):
         loaded = load_checkpoint(ckpt)
         assert loaded.keys() == state.keys()
         assert all(torch.equal(loaded[k], state[k]) for k in state)
+    pickled = tmp_path / "state.pt"
+    torch.save(state, pickled)
+    with pytest.raises(ValueError, match="never loads pickles"):
+        load_checkpoint(pickled)
 
     out = run_export(compiled, "python", tmp_path / "py" / "multitask.py", run_ckpt)
     net = _import(out).load()
@@ -258,7 +262,7 @@ def test_run_export_with_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyP
     for got, want in zip(net(pixels), trained.model(pixels), strict=True):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
 
-    onnx_out = run_export(compiled, "onnx", tmp_path / "multitask.onnx", torch_ckpt)
+    onnx_out = run_export(compiled, "onnx", tmp_path / "multitask.onnx", plain_ckpt)
     ort = pytest.importorskip("onnxruntime")
     session = ort.InferenceSession(str(onnx_out), providers=["CPUExecutionProvider"])
     got = session.run(None, {"pixels": pixels.numpy()})
