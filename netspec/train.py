@@ -2,7 +2,7 @@
 
 A registry maps each stage kind to an executor. Supervised stages minimise the objective (the
 weighted sum of the losses) with the stage's optimizer and schedule; greedy pretraining stages
-arrive later, and a plan that needs one stops before any work. Small data sets go to the device
+(netspec.pretrain.greedy) train one unit at a time by its own rule. Small data sets go to the device
 whole, and batches are indexed from a permutation drawn with a generator of their own; with the
 RNG states, optimizer, schedule and position in the checkpoint, a resumed run on the CPU ends
 with exactly the weights of an uninterrupted one.
@@ -122,12 +122,7 @@ def _override(stage: StagePlan, options: TrainOptions) -> StagePlan:
 
 
 def _unsupported(stage: StagePlan) -> str:
-    methods = ", ".join(dict.fromkeys(step.method.name for step in stage.greedy)) or stage.kind
-    units = ", ".join(step.name for step in stage.greedy)
-    return (
-        f"stage `{stage.name}` uses greedy pretraining ({methods}) on {units}, "
-        "which this version cannot run yet"
-    )
+    return f"stage `{stage.name}` is a {stage.kind} stage, which this version cannot run"
 
 
 # --- the machine --------------------------------------------------------------------------------
@@ -509,7 +504,7 @@ def train(
 ) -> TrainResult:
     """Run the network's `train` section in a new run directory, or resume one (`resume`)."""
     options = options or TrainOptions()
-    plan = training_plan(compiled, options)  # before any work: unsupported stages stop here
+    plan = training_plan(compiled, options)  # before any work
     session = Session(compiled, plan, options, dataset, report)
     ckpt = _open_run(session, compiled)
     for note in session.notes:

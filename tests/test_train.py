@@ -293,14 +293,21 @@ def test_cli_train_then_eval_a_zoo_spec(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no val split" in missing.stderr
 
 
-def test_cli_pretraining_is_not_there_yet(tmp_path: Path) -> None:
-    result = netspec_cli("train", str(ROOT / "specs" / "dbn.net"), cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
-        "netspec train: stage `pretrain` uses greedy pretraining (cd) on h1, h2, "
-        "which this version cannot run yet"
+def test_cli_runs_greedy_pretraining_then_fine_tuning(tmp_path: Path) -> None:
+    spec = tmp_path / "stack.net"
+    spec.write_text(
+        "network stack { input bits: [16]  input kind: class(2)\n"
+        "  h = rbm(bits, 8)  y = softmax(h, 2)  loss cross_entropy(y, kind) }\n"
+        "train stack { data = bars(n=100, size=4)  batch = 10\n"
+        "  stage pre { greedy = [h]  method = pcd(k=1)  optimizer = sgd(lr=0.1)  epochs = 2 }\n"
+        "  stage tune { optimizer = adam(lr=0.01)  epochs = 2 } }\n"
     )
-    assert not list(tmp_path.iterdir())  # no run directory: the run stopped before any work
+    result = netspec_cli("train", str(spec), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    with (run / "metrics.csv").open() as f:
+        stages = [row["stage"] for row in csv.DictReader(f)]
+    assert stages == ["pre:h", "pre:h", "tune", "tune"]
 
 
 TORCH_FREE = """
