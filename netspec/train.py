@@ -42,6 +42,7 @@ from netspec.metrics import probe as make_probe
 from netspec.optim import Schedule, make_optimizer, set_lr
 from netspec.plans import StagePlan, TrainPlan
 from netspec.plots import TensorBoard, write_drawing, write_plots
+from netspec.plots_units import write_unit_plots
 from netspec.pretrain.greedy import pretrain
 from netspec.progress import Reporter, reporter
 from netspec.runs import Checkpoint
@@ -229,6 +230,16 @@ class Session:
         }
         path = self.checkpoints / "last.safetensors"
         runs.save_state(path, self.lowered.root, self.shuffle, meta, tensors)
+
+    def stage_done(self, index: int, name: str) -> None:
+        """The model as the stage left it (after-<stage>.safetensors: a DBN samples best from
+        its pretrained weights), and a resume point at the start of the next stage."""
+        runs.save_checkpoint(
+            self.checkpoints / f"after-{name}.safetensors",
+            runs.model_tensors(self.lowered.root),
+            {"stage": name},
+        )
+        self.save_state(index + 1, {}, None)
 
     def close(self) -> None:
         self.reporter.close()
@@ -442,7 +453,7 @@ class Supervised:
             p.requires_grad_(True)
         s.frozen = []
         s.reporter.stage_end()
-        s.save_state(self.index + 1, {}, None)  # the next stage starts from here
+        s.stage_done(self.index, self.stage.name)
 
     # --- checkpoints ---
     def save(self) -> None:
@@ -598,6 +609,7 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
     if status == "done":
         if session.options.plots:
             plots = write_plots(run, rows, session.heads, _confusions(session, final))
+            plots += write_unit_plots(run, session.lowered, session.graph)
         if session.options.drawing:
             drawing = run / "network.svg"
             note = write_drawing(compiled, session.plan.network, drawing)

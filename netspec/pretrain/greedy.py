@@ -35,7 +35,7 @@ class Greedy:
             self.unit = i
             self._train_unit(self.stage.greedy[i])
             self.epoch, self.saved = 0, None
-        s.save_state(self.index + 1, {}, None)  # the next stage starts from here
+        s.stage_done(self.index, self.stage.name)
 
     def _train_unit(self, step: GreedyStep) -> None:
         s = self.session
