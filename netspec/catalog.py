@@ -130,7 +130,16 @@ SOURCES: dict[str, Source] = {
         Source(
             "digits",
             "scikit-learn's 1,797 8x8 handwritten digits, pixels scaled to [0, 1]",
-            _SPLIT,
+            (
+                *_SPLIT,
+                ParamSpec(
+                    "nudge",
+                    "bool",
+                    "add each digit shifted by one pixel up, left, right and down "
+                    "(8,985 images, split as one set)",
+                    False,
+                ),
+            ),
             _fixed(_real(64), "pixels", _labels(10), "digit"),
         ),
         Source(
@@ -358,18 +367,30 @@ SCHEDULES: dict[str, Entry] = {
     )
 }
 
+_CD_PARAMS = (
+    ParamSpec("k", "int", "Gibbs steps per update", 1, check=positive),
+    ParamSpec(
+        "sparsity",
+        "float",
+        "pull of the mean hidden activity toward `target`",
+        0.0,
+        check=non_negative,
+    ),
+    ParamSpec("target", "float", "target mean hidden activity", 0.05, check=probability),
+)
+
 METHODS: dict[str, Entry] = {
     e.name: e
     for e in (
         Entry(
             "cd",
             "contrastive divergence: k Gibbs steps from the data",
-            (ParamSpec("k", "int", "Gibbs steps per update", 1, check=positive),),
+            _CD_PARAMS,
         ),
         Entry(
             "pcd",
             "persistent contrastive divergence: k Gibbs steps from persistent chains",
-            (ParamSpec("k", "int", "Gibbs steps per update", 1, check=positive),),
+            _CD_PARAMS,
         ),
         Entry(
             "reconstruction",

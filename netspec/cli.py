@@ -125,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     fmt.set_defaults(run=_fmt)
     _train_parser(sub)
     _eval_parser(sub)
+    _export_parser(sub)
+    _sample_parser(sub)
     return parser
 
 
@@ -554,6 +556,113 @@ def _eval(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.split} metrics of {args.checkpoint}:")
     print(metrics_table(metrics, heads, args.split), end="")
+    return 0
+
+
+def _export_parser(sub: Any) -> None:
+    export = sub.add_parser(
+        "export",
+        help="write the network as a standalone PyTorch module or as ONNX",
+        description="Write the network as one Python file that needs only torch (with its "
+        "weights beside it as .safetensors when a checkpoint is given), or as ONNX through the "
+        "dynamo exporter with a dynamic batch axis.",
+    )
+    _spec_options(export)
+    export.add_argument("--format", choices=("python", "onnx"), default="python")
+    export.add_argument("-o", "--output", metavar="OUT", help="default: NETWORK.py or NETWORK.onnx")
+    export.add_argument("--checkpoint", metavar="PATH", help="weights: a .safetensors checkpoint")
+    export.set_defaults(run=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    compiled = _compile(args)
+    _networks(compiled, args)
+    if args.checkpoint is not None and not Path(args.checkpoint).is_file():
+        raise _Usage(f"no such checkpoint: {args.checkpoint}")
+    from netspec.export import run_export
+
+    try:
+        out = run_export(compiled, args.format, args.output, args.checkpoint, args.network)
+    except (ValueError, RuntimeError) as exc:
+        print(f"netspec export: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    return 0
+
+
+# --- sample ---------------------------------------------------------------------------------------
+
+
+def _sample_parser(sub: Any) -> None:
+    sample = sub.add_parser(
+        "sample",
+        help="draw samples from a trained network's RBM stack (a deep belief net's dreams)",
+        description="Run Gibbs chains in the top RBM of the network's RBM stack (for a DBN "
+        "`pixels -> h1 -> h2`, in h2), carry the last visible means down through the lower "
+        "RBMs to the network input, and write them as a grid of images (or curves) to a PNG.",
+    )
+    _spec_options(sample)
+    sample.add_argument("--checkpoint", metavar="PATH", required=True, help="a .safetensors file")
+    sample.add_argument(
+        "-o", "--output", metavar="OUT", default="samples.png", help="default: samples.png"
+    )
+    sample.add_argument(
+        "--n", type=_positive, default=64, metavar="N", help="chains, one per sample (default 64)"
+    )
+    sample.add_argument(
+        "--steps",
+        type=_natural,
+        default=1000,
+        metavar="N",
+        help="Gibbs steps per chain, h then v (default 1000)",
+    )
+    sample.add_argument("--seed", type=_natural, default=0, metavar="N", help="default 0")
+    sample.add_argument(
+        "--start",
+        choices=("random", "data"),
+        default="random",
+        help="start the chains from random visible states (default), or from the up-pass of "
+        "random training samples of the spec's data",
+    )
+    sample.set_defaults(run=_sample)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    compiled = _compile(args)
+    _networks(compiled, args)
+    if not compiled.networks:
+        raise _Usage("the file defines no network to sample from")
+    if not Path(args.checkpoint).is_file():
+        raise _Usage(f"no such checkpoint: {args.checkpoint}")
+    graph = compiled.network(args.network)
+    from netspec.sample import SampleError, find_stack
+
+    try:
+        find_stack(graph)  # a network without RBMs stops here, before lowering it
+    except SampleError as exc:
+        print(f"netspec sample: {exc}", file=sys.stderr)
+        return 1
+    from netspec.lower import lower
+    from netspec.runs import RunError, load_checkpoint, load_model
+    from netspec.sample import sample, training_inputs, write_samples
+
+    lowered = lower(graph, compiled.sources)
+    try:
+        load_model(lowered.root, load_checkpoint(Path(args.checkpoint)).group("model"))
+        data = training_inputs(compiled, graph.name) if args.start == "data" else None
+        samples = sample(graph, lowered, args.n, args.steps, args.seed, data)
+    except (SampleError, RunError) as exc:
+        print(f"netspec sample: {exc}", file=sys.stderr)
+        return 1
+    try:
+        write_samples(samples, graph, Path(args.output))
+    except OSError as exc:
+        raise _Usage(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(
+        f"wrote {args.output}: {args.n} sample{'s' * (args.n != 1)} of "
+        f"{samples.stack.describe(graph)} after {args.steps} Gibbs steps in "
+        f"`{graph.node(samples.stack.top).label}`"
+    )
     return 0
 
 

@@ -10,7 +10,10 @@ is the test split, the next `val` fraction the validation split, the rest the tr
 When the target feeds a class (or binary) input, the shuffled order is interleaved by class first,
 so every split keeps the classes' proportions (to within one sample per class).
 
-Sources: `digits` pixels are divided by 16 into [0, 1]; `iris`, `wine` and `breast_cancer`
+Sources: `digits` pixels are divided by 16 into [0, 1]; with `nudge=true` the 1,797 digits are
+followed by four shifted copies, as in scikit-learn's RBM gallery example (8,985 images, labels
+repeated; the split then draws from all of them, so a digit and its shifts may land in different
+splits, as in the gallery); `iris`, `wine` and `breast_cancer`
 features are standardized with the TRAINING split's mean and standard deviation (computed after
 splitting, applied to every split, so no statistic leaks from the held-out samples); `diabetes`
 comes as scikit-learn ships it (already centred and scaled), its target a float. `mnist1d` is
@@ -260,6 +263,8 @@ def _raw(source: str, key: tuple[tuple[str, Any], ...]) -> _Raw:
     name = f"`{source}`"
     if source in ("digits", "iris", "wine", "breast_cancer", "diabetes"):
         raw = _sklearn(source)
+        if source == "digits" and p.get("nudge"):
+            raw = _nudged(raw)
     elif source == "mnist1d":
         raw = _mnist1d(int(p["n"]))
     elif source == "blobs":
@@ -294,6 +299,31 @@ def _sklearn(source: str) -> _Raw:
     y = np.asarray(bunch.target)
     names = tuple(str(c) for c in getattr(bunch, "target_names", ()))  # none for diabetes
     return _Raw(x, y, names, f"`{source}`", f"`{source}`")
+
+
+# scikit-learn's gallery kernels (plot_rbm_logistic_classification), in its order: convolving an
+# image with one moves it by a pixel up, left, right or down; what moves in is zero.
+NUDGES = (
+    ((0, 1, 0), (0, 0, 0), (0, 0, 0)),  # up
+    ((0, 0, 0), (1, 0, 0), (0, 0, 0)),  # left
+    ((0, 0, 0), (0, 0, 1), (0, 0, 0)),  # right
+    ((0, 0, 0), (0, 0, 0), (0, 1, 0)),  # down
+)
+
+
+def nudge(x: np.ndarray) -> np.ndarray:
+    """(N, 64) 8x8 images -> (5N, 64): the images, then all of them moved up, left, right, down."""
+    from scipy.ndimage import convolve  # type: ignore[import-untyped]
+
+    images = x.reshape(-1, 8, 8)
+    moved = [convolve(images, np.array(w, dtype=x.dtype)[None], mode="constant") for w in NUDGES]
+    return np.concatenate([images, *moved]).reshape(-1, 64)
+
+
+def _nudged(raw: _Raw) -> _Raw:
+    assert raw.y is not None
+    x, y = nudge(raw.x), np.tile(raw.y, len(NUDGES) + 1)
+    return _Raw(x, y, raw.names, "`digits(nudge=true)`", "`digits(nudge=true)`")
 
 
 def _mnist1d(n: int) -> _Raw:

@@ -13,6 +13,7 @@ import pytest
 from netspec import data as data_module
 from netspec.api import compile, compile_file
 from netspec.data import DataError, Dataset, Split, load
+from netspec.diagnostics import NetspecError
 from netspec.ir import Graph
 from netspec.plans import DataPlan
 
@@ -438,6 +439,71 @@ def test_npy_targets_must_match_the_samples(tmp_path: Path) -> None:
     data = f'npy(path="{tmp_path / "x.npy"}", target="{tmp_path / "y.npy"}")'
     with pytest.raises(DataError, match=r"y\.npy` has 4 targets, but `.*x\.npy` has 5"):
         _load(_classifier(data))
+
+
+# --- nudged digits ----------------------------------------------------------------------------
+
+
+def _digits(params: str) -> Dataset:
+    return _load(_classifier(f"digits({params})", x="[64]", k=10))
+
+
+def _rows(ds: Dataset) -> np.ndarray:
+    """Every sample of every split as one row, pixels then label, sorted: the set as a multiset."""
+    rows = np.concatenate([np.column_stack([s.arrays["x"], s.arrays["y"]]) for s in _splits(ds)])
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_nudged_digits_are_five_times_as_many_and_split_as_one_set() -> None:
+    plain = _digits("test=0.2, seed=0")
+    nudged = _digits("nudge=true, test=0.2, val=0.1, seed=0")
+    assert sum(s.size for s in _splits(plain)) == 1797
+    assert plain.test is not None and plain.test.size == 359
+    assert nudged.test is not None and nudged.val is not None
+    assert (nudged.train.size, nudged.val.size, nudged.test.size) == (6290, 898, 1797)
+    counts = np.bincount(_rows(nudged)[:, 64].astype(int), minlength=10)
+    assert counts.tolist() == (5 * np.bincount(_rows(plain)[:, 64].astype(int))).tolist()
+    for split in _splits(nudged):
+        assert split.arrays["x"].shape[1:] == (64,) and split.arrays["x"].dtype == np.float32
+        assert split.arrays["x"].min() >= 0.0 and split.arrays["x"].max() <= 1.0
+
+
+def test_nudged_images_are_the_digits_moved_by_one_pixel() -> None:
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = x / 16.0
+    out = data_module.nudge(x).reshape(5, len(x), 8, 8)
+    image = x.reshape(-1, 8, 8)
+    np.testing.assert_array_equal(out[0], image)
+    up, left, right, down = out[1:]
+    np.testing.assert_array_equal(up[:, :-1], image[:, 1:])
+    np.testing.assert_array_equal(left[:, :, :-1], image[:, :, 1:])
+    np.testing.assert_array_equal(right[:, :, 1:], image[:, :, :-1])
+    np.testing.assert_array_equal(down[:, 1:], image[:, :-1])
+    for edge in (up[:, -1], left[:, :, -1], right[:, :, 0], down[:, 0]):
+        assert not edge.any()  # what moves in is blank
+    # The loaded set is exactly these images with their digits' labels, whatever the split.
+    expected = np.column_stack([out.reshape(-1, 64), np.tile(y, 5)]).astype(np.float32)
+    expected = expected[np.lexsort(expected.T[::-1])]
+    np.testing.assert_array_equal(_rows(_digits("nudge=true, test=0.2")), expected)
+
+
+def test_nudged_digits_are_deterministic() -> None:
+    a = _digits("nudge=true, test=0.2, seed=3")
+    data_module._raw.cache_clear()
+    b = _digits("nudge=true, test=0.2, seed=3")
+    c = _digits("nudge=true, test=0.2, seed=4")
+    for sa, sb in zip(_splits(a), _splits(b), strict=True):
+        np.testing.assert_array_equal(sa.arrays["x"], sb.arrays["x"])
+        np.testing.assert_array_equal(sa.arrays["y"], sb.arrays["y"])
+    assert a.test is not None and c.test is not None
+    assert not np.array_equal(a.test.arrays["x"], c.test.arrays["x"])
+
+
+def test_nudge_must_be_a_bool() -> None:
+    with pytest.raises(NetspecError):
+        _digits("nudge=2")
 
 
 # --- imports -----------------------------------------------------------------------------------

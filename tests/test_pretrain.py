@@ -121,3 +121,17 @@ def test_negative_statistics_are_averaged_over_the_chains_not_the_batch() -> Non
     _, vk, _ = rule2._negative(v_short)
     assert vk.shape[0] == 10
     assert torch.allclose(db, v_short.mean(0) - vk.mean(0))
+
+
+def test_a_sparsity_target_pulls_the_mean_hidden_activity_toward_it(tmp_path: Path) -> None:
+    def mean_activity(method: str) -> float:
+        spec = STACK.replace("METHOD", method).replace("epochs = 3", "epochs = 1")
+        result = _run(spec, tmp_path / method.replace("(", "_").replace(")", ""))
+        h1 = result.lowered.root.get_submodule("h1")
+        bits = torch.bernoulli(torch.full((256, 16), 0.5))
+        with torch.no_grad():
+            return float(h1(bits).mean())
+
+    free = mean_activity("cd(k=1)")
+    pulled = mean_activity("cd(k=1, sparsity=5.0, target=0.05)")
+    assert pulled < free - 0.05, (free, pulled)
