@@ -11,23 +11,20 @@ The big network's neuron view is timed once, for information (no target).
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from netspec.api import compile  # noqa: E402  (after the path set-up, so it runs from a checkout)
-from netspec.draw import draw  # noqa: E402
-from netspec.render_dot import find_renderer  # noqa: E402
+from timing import ROOT, best_of, report_zoo, zoo_processes
+
+from netspec.api import compile
+from netspec.draw import draw
+from netspec.render_dot import find_renderer
 
 DRAW_TARGET_S = 3.0  # DOT build + SVG render of the generated network
-PROCESS_TARGET_S = 1.0  # `python -m netspec draw SPEC -o x.svg` of one zoo spec, start to exit
 
 # Blocks: `cell` is a residual pair; `tower` calls `cell` twice (nested clusters) and gates.
 HEADER = """\
@@ -100,33 +97,6 @@ def sized(units: int) -> str:
     return generate(groups)
 
 
-def best_of(runs: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def zoo_processes(runs: int, out: Path) -> list[tuple[str, float]]:
-    """Wall time of `python -m netspec draw SPEC -o OUT.svg`, best of `runs`, per zoo spec."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    results = []
-    for spec in sorted((ROOT / "specs").glob("*.net")):
-        target = out / f"{spec.stem}.svg"
-        cmd = [sys.executable, "-m", "netspec", "draw", str(spec.relative_to(ROOT))]
-        cmd += ["-o", str(target)]
-
-        def run(cmd: list[str] = cmd, target: Path = target) -> None:
-            done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-            if done.returncode != 0 or not target.read_bytes().startswith(b"<?xml"):
-                raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
-
-        results.append((spec.relative_to(ROOT).as_posix(), best_of(runs, run)))
-    return results
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--units", type=int, default=1000, help="size of the generated network")
@@ -175,19 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"neurons view to SVG, once: {neurons_s:.2f} s, {len(neurons) / 1e6:.1f} MB (no target)")
 
     with tempfile.TemporaryDirectory() as tmp:
-        zoo = zoo_processes(max(1, min(args.runs, 3)), Path(tmp))
-    if zoo:
-        for name, seconds in zoo:
-            print(f"  netspec draw {name}: {seconds:.2f} s")
-        name, slowest = max(zoo, key=lambda r: r[1])
-        print(
-            f"slowest zoo draw process: {slowest:.2f} s, {name} "
-            f"(target < {PROCESS_TARGET_S:g} s, {len(zoo)} specs)"
-        )
-        if slowest >= PROCESS_TARGET_S:
-            missed.append("zoo draw process")
-    else:
-        print("no zoo specs under specs/: process timing skipped")
+
+        def args_for(spec: Path) -> list[str]:
+            return ["draw", str(spec.relative_to(ROOT)), "-o", f"{tmp}/{spec.stem}.svg"]
+
+        def wrote_svg(spec: Path) -> bool:
+            return Path(f"{tmp}/{spec.stem}.svg").read_bytes().startswith(b"<?xml")
+
+        zoo = zoo_processes(args_for, min(args.runs, 3), wrote_svg)
+    report_zoo(zoo, "draw", missed)
 
     if missed:
         print("MISSED: " + ", ".join(missed))

@@ -11,21 +11,18 @@ Runs on one CPU core where the OS allows it (the front end never uses more).
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from netspec.api import compile  # noqa: E402  (after the path set-up, so it runs from a checkout)
-from netspec.parser import parse  # noqa: E402
+from timing import ROOT, best_of, pin_to_one_core, report_zoo, zoo_processes
+
+from netspec.api import compile
+from netspec.parser import parse
 
 CHECK_TARGET_S = 1.0  # parse + build + check of the generated spec
-PROCESS_TARGET_S = 1.0  # `python -m netspec check` of one zoo spec, start to exit
 
 # One model: a block and two networks that together use every unit family, chains, repetition
 # (`* n` and grouped `(a -> b) * n`), block calls, merges, several losses, lets and comments.
@@ -91,41 +88,6 @@ def generate(lines: int) -> str:
     return header + "".join(MODEL.format(i=i, width=32 + i % 4 * 16) for i in range(models))
 
 
-def best_of(runs: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def pin_to_one_core() -> str:
-    if hasattr(os, "sched_setaffinity"):
-        try:
-            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-            return "one core"
-        except OSError:
-            pass
-    return "all cores (could not pin)"
-
-
-def zoo_processes(runs: int) -> list[tuple[str, float]]:
-    """Wall time of `python -m netspec check SPEC`, best of `runs`, for every zoo spec."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    results = []
-    for spec in sorted((ROOT / "specs").glob("*.net")):
-        cmd = [sys.executable, "-m", "netspec", "check", str(spec.relative_to(ROOT))]
-
-        def run(cmd: list[str] = cmd) -> None:
-            done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
-
-        results.append((spec.relative_to(ROOT).as_posix(), best_of(runs, run)))
-    return results
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lines", type=int, default=5000, help="size of the generated spec")
@@ -158,19 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     if check_s >= CHECK_TARGET_S:
         missed.append("parse+check")
 
-    zoo = zoo_processes(max(1, min(args.runs, 3)))
-    if zoo:
-        for name, seconds in zoo:
-            print(f"  netspec check {name}: {seconds:.2f} s")
-        name, slowest = max(zoo, key=lambda r: r[1])
-        print(
-            f"slowest zoo check process: {slowest:.2f} s, {name} "
-            f"(target < {PROCESS_TARGET_S:g} s, {len(zoo)} specs)"
-        )
-        if slowest >= PROCESS_TARGET_S:
-            missed.append("zoo check process")
-    else:
-        print("no zoo specs under specs/: process timing skipped")
+    zoo = zoo_processes(lambda spec: ["check", str(spec.relative_to(ROOT))], min(args.runs, 3))
+    report_zoo(zoo, "check", missed)
 
     if missed:
         print("MISSED: " + ", ".join(missed))
