@@ -11,7 +11,7 @@ import torch
 
 import netspec
 from netspec.nn.energy import RBM
-from netspec.pretrain.rbm import CDSettings, ContrastiveDivergence
+from netspec.pretrain.rbm import CDSettings, ContrastiveDivergence, reconstruction_error
 from netspec.train import TrainOptions, TrainResult, train
 
 STACK = """
@@ -135,3 +135,18 @@ def test_a_sparsity_target_pulls_the_mean_hidden_activity_toward_it(tmp_path: Pa
     free = mean_activity("cd(k=1)")
     pulled = mean_activity("cd(k=1, sparsity=5.0, target=0.05)")
     assert pulled < free - 0.05, (free, pulled)
+
+
+def test_a_gaussian_visible_rbm_learns_real_valued_data() -> None:
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[2.0, -2.0, 0.0, 1.0], [-2.0, 2.0, 1.0, 0.0]])
+    data = centres[torch.randint(2, (512,), generator=g)] + 0.3 * torch.randn(512, 4, generator=g)
+    rbm = RBM(4, 8, "gaussian")
+    rule = ContrastiveDivergence(rbm, CDSettings(lr=0.01, k=1), chains=32)
+    before = reconstruction_error(rbm, data)
+    for _ in range(30):
+        for i in range(0, 512, 32):
+            rule.step(data[i : i + 32])
+    after = reconstruction_error(rbm, data)
+    assert after < 0.5 * before, (before, after)
