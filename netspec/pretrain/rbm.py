@@ -47,29 +47,25 @@ class ContrastiveDivergence:
         noise = torch.rand(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
         return (noise < p).to(p.dtype)
 
-    def _visible_sample(self, mean: torch.Tensor) -> torch.Tensor:
-        """A visible state drawn around its expectation `mean`: (N, V)."""
+    def _visible_sample(self, h: torch.Tensor) -> torch.Tensor:
+        mean = self.rbm.visible_mean(h)  # (N, V)
         if self.rbm.kind == "gaussian":
             noise = torch.randn(mean.shape, generator=self.generator, device=mean.device)
             return mean + noise
         return self._sample(mean)
 
     def _negative(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """p(h | v0), and the chains' expected visible states and hidden probabilities after k
-        steps. The chains move through sampled visible states, but the statistics use their
-        expectation E[v | h]: the same Gibbs chain, a lower-variance estimate (it gained about
-        one nat of pseudo-likelihood on the nudged digits)."""
+        """p(h | v0), and the chains' visible states and hidden probabilities after k steps."""
         rbm, s = self.rbm, self.s
         ph0 = torch.sigmoid(torch.addmm(rbm.c, v0, rbm.W.t()))  # (B, H)
         ph = self.chain if s.persistent else ph0
-        mean = v0
+        vk = v0
         for _ in range(s.k):
-            mean = rbm.visible_mean(self._sample(ph))  # (C, V)
-            vk = self._visible_sample(mean)
+            vk = self._visible_sample(self._sample(ph))  # (C, V)
             ph = torch.sigmoid(torch.addmm(rbm.c, vk, rbm.W.t()))  # (C, H)
         if s.persistent:
             self.chain = ph
-        return ph0, mean, ph
+        return ph0, vk, ph
 
     @torch.no_grad()
     def gradients(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
