@@ -542,8 +542,7 @@ def _summary(result: Any, quiet: bool) -> None:
 def _eval(args: argparse.Namespace) -> int:
     compiled = _compile(args)
     _networks(compiled, args)
-    if not Path(args.checkpoint).is_file():
-        raise _Usage(f"no such checkpoint: {args.checkpoint}")
+    _require_checkpoint(args.checkpoint)
     from netspec.progress import metrics_table
     from netspec.runs import RunError
     from netspec.train import TrainError, TrainOptions, evaluate_checkpoint
@@ -557,6 +556,11 @@ def _eval(args: argparse.Namespace) -> int:
     print(f"{args.split} metrics of {args.checkpoint}:")
     print(metrics_table(metrics, heads, args.split), end="")
     return 0
+
+
+def _require_checkpoint(path: str) -> None:
+    if not Path(path).is_file():
+        raise _Usage(f"no such checkpoint: {path}")
 
 
 def _export_parser(sub: Any) -> None:
@@ -577,8 +581,8 @@ def _export_parser(sub: Any) -> None:
 def _export(args: argparse.Namespace) -> int:
     compiled = _compile(args)
     _networks(compiled, args)
-    if args.checkpoint is not None and not Path(args.checkpoint).is_file():
-        raise _Usage(f"no such checkpoint: {args.checkpoint}")
+    if args.checkpoint is not None:
+        _require_checkpoint(args.checkpoint)
     from netspec.export import run_export
 
     try:
@@ -632,8 +636,7 @@ def _sample(args: argparse.Namespace) -> int:
     _networks(compiled, args)
     if not compiled.networks:
         raise _Usage("the file defines no network to sample from")
-    if not Path(args.checkpoint).is_file():
-        raise _Usage(f"no such checkpoint: {args.checkpoint}")
+    _require_checkpoint(args.checkpoint)
     graph = compiled.network(args.network)
     from netspec.sample import SampleError, find_stack
 

@@ -234,16 +234,12 @@ def _clusters(graph: Graph, shown: list[Node]) -> list[Cluster]:
         for site in node.scope:
             cluster = made.get(site.id)
             if cluster is None:
-                cluster = made[site.id] = Cluster(_cluster_id(site), _cluster_attrs(site))
+                cluster = made[site.id] = Cluster(site.id, _cluster_attrs(site))
                 (parent.children if parent else roots).append(cluster)
             parent = cluster
         if parent is not None:
             parent.nodes.append(node.id)
     return roots
-
-
-def _cluster_id(site: Site) -> str:
-    return site.id
 
 
 def _cluster_attrs(site: Site) -> dict[str, str]:
