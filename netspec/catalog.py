@@ -377,6 +377,13 @@ _CD_PARAMS = (
         check=non_negative,
     ),
     ParamSpec("target", "float", "target mean hidden activity", 0.05, check=probability),
+    ParamSpec(
+        "average",
+        "float",
+        "decay of a moving average of the weights, which the stage ends with (0: none)",
+        0.0,
+        check=probability,
+    ),
 )
 
 METHODS: dict[str, Entry] = {

@@ -94,8 +94,11 @@ train feats {
     assert torch.allclose(atoms.norm(dim=0), torch.ones(32), atol=1e-5)
 
 
-def test_resuming_inside_a_pretraining_stage_gives_the_same_weights(tmp_path: Path) -> None:
-    spec = STACK.replace("METHOD", "pcd(k=2)")
+@pytest.mark.parametrize("method", ["pcd(k=2)", "pcd(k=2, average=0.9)"])
+def test_resuming_inside_a_pretraining_stage_gives_the_same_weights(
+    method: str, tmp_path: Path
+) -> None:
+    spec = STACK.replace("METHOD", method)
     whole = _run(spec, tmp_path / "whole")
     stopped = _run(spec, tmp_path / "part", max_steps=200)  # inside h2's epochs
     assert stopped.status == "stopped"
@@ -121,6 +124,25 @@ def test_negative_statistics_are_averaged_over_the_chains_not_the_batch() -> Non
     _, vk, _ = rule2._negative(v_short)
     assert vk.shape[0] == 10
     assert torch.allclose(db, v_short.mean(0) - vk.mean(0))
+
+
+def test_an_averaged_rbm_ends_on_the_moving_average_of_its_weights() -> None:
+    torch.manual_seed(0)
+    rbm = RBM(6, 4)
+    rule = ContrastiveDivergence(rbm, CDSettings(lr=0.5, persistent=True, average=0.9), chains=5)
+    data = torch.bernoulli(torch.full((40, 6), 0.3))
+    expected = rbm.W.detach().clone()
+    for step in range(1, 9):
+        rule.step(data[step * 5 - 5 : step * 5])
+        decay = min(0.9, (1 + step) / (10 + step))  # warm-up, then the set decay
+        expected = decay * expected + (1 - decay) * rbm.W.detach()
+    live = rbm.W.detach().clone()
+    assert not torch.allclose(live, expected)
+    with rule.averaged():
+        assert torch.allclose(rbm.W, expected, atol=1e-6)
+    assert torch.equal(rbm.W, live)  # monitors see the average, training goes on from live
+    rule.finish()
+    assert torch.allclose(rbm.W, expected, atol=1e-6)
 
 
 def test_a_sparsity_target_pulls_the_mean_hidden_activity_toward_it(tmp_path: Path) -> None:

@@ -70,8 +70,8 @@ def test_dbn_pretrains_greedily_then_fine_tunes() -> None:
         16,
     )
     assert [(g.unit, g.kind, g.method.name, dict(g.method.params)) for g in pre.greedy] == [
-        ("h1", "rbm", "cd", {"k": 2, "sparsity": 0.0, "target": 0.05}),
-        ("h2", "rbm", "cd", {"k": 2, "sparsity": 0.0, "target": 0.05}),
+        ("h1", "rbm", "cd", {"k": 2, "sparsity": 0.0, "target": 0.05, "average": 0.0}),
+        ("h2", "rbm", "cd", {"k": 2, "sparsity": 0.0, "target": 0.05, "average": 0.0}),
     ]
     assert dict(pre.optimizer.params) == {
         "lr": 0.05,
@@ -158,7 +158,7 @@ def test_a_missing_method_defaults_to_each_unit_kind_s_own() -> None:
     (stage,) = plan.stages
     assert stage.kind == "pretrain"
     assert [(g.name, g.method.name, dict(g.method.params)) for g in stage.greedy] == [
-        ("a", "cd", {"k": 1, "sparsity": 0.0, "target": 0.05}),
+        ("a", "cd", {"k": 1, "sparsity": 0.0, "target": 0.05, "average": 0.0}),
         ("b", "reconstruction", {"loss": "mse"}),
         ("c", "dictionary", {}),
     ]

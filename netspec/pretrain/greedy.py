@@ -71,6 +71,7 @@ class Greedy:
                 from netspec.train import _Stopped
 
                 raise _Stopped
+        rule.finish()
         s.reporter.stage_end()
 
     @torch.no_grad()

@@ -3,6 +3,8 @@ momentum, weight decay and a sparsity target; and the monitors that tell whether
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +24,7 @@ class CDSettings:
     weight_decay: float = 0.0
     sparsity: float = 0.0  # weight of the pull of mean hidden activity toward `target`
     target: float = 0.05
+    average: float = 0.0  # decay of a moving average of W, b and c (0: none)
 
 
 class ContrastiveDivergence:
@@ -30,6 +33,10 @@ class ContrastiveDivergence:
     Positive statistics are averaged over the minibatch and negative ones over the chains, so a
     short last minibatch is not weighed against a full-size persistent chain (scikit-learn's
     BernoulliRBM divides both by the minibatch size, which costs it pseudo-likelihood).
+
+    With `average`, an exponential moving average of the parameters follows the updates; the
+    chains keep running on the live parameters, and `finish` hands the average to the RBM. The
+    average smooths out the noise of the last few minibatches, which small batches have most of.
     """
 
     def __init__(
@@ -41,6 +48,11 @@ class ContrastiveDivergence:
         self.velocity = [torch.zeros_like(p) for p in (rbm.W, rbm.b, rbm.c)]
         hidden = rbm.W.shape[0]
         self.chain = torch.zeros(chains, hidden, device=rbm.W.device)  # (C, H) hidden probabilities
+        self.updates = 0
+        self.mean = [p.detach().clone() for p in self._params()] if settings.average else []
+
+    def _params(self) -> list[torch.Tensor]:
+        return [self.rbm.W.data, self.rbm.b.data, self.rbm.c.data]
 
     def _sample(self, p: torch.Tensor) -> torch.Tensor:
         # Uniform noise below p: four times faster than torch.bernoulli on the CPU.
@@ -85,6 +97,19 @@ class ContrastiveDivergence:
     @torch.no_grad()
     def step(self, v0: torch.Tensor, lr: float | None = None) -> None:
         """One update from the minibatch v0: (B, V), at the settings' rate or `lr`."""
+        self._update(v0, lr)
+        self.updated()
+
+    def updated(self) -> None:
+        """Fold the parameters just updated (here or by an optimizer) into the average."""
+        self.updates += 1
+        if self.mean:
+            # Warm-up as in TensorFlow's ExponentialMovingAverage: early on the average follows
+            # the parameters closely instead of dragging the random initial weights along.
+            decay = min(self.s.average, (1 + self.updates) / (10 + self.updates))
+            torch._foreach_lerp_(self.mean, self._params(), 1.0 - decay)
+
+    def _update(self, v0: torch.Tensor, lr: float | None) -> None:
         rbm, s = self.rbm, self.s
         rate = s.lr if lr is None else lr
         if s.momentum or s.weight_decay or s.sparsity:
@@ -104,14 +129,39 @@ class ContrastiveDivergence:
         rbm.b.add_(v0.sum(0), alpha=pos).add_(vk.sum(0), alpha=-neg)
         rbm.c.add_(ph0.sum(0), alpha=pos).add_(ph.sum(0), alpha=-neg)
 
+    @contextmanager
+    def averaged(self) -> Iterator[None]:
+        """The RBM holds the averaged parameters inside the block (for monitors)."""
+        if not self.mean:
+            yield
+            return
+        live = [p.clone() for p in self._params()]
+        torch._foreach_copy_(self._params(), self.mean)
+        try:
+            yield
+        finally:
+            torch._foreach_copy_(self._params(), live)
+
+    def finish(self) -> None:
+        """Leave the RBM with the parameters training ends on: the average, if kept."""
+        if self.mean:
+            torch._foreach_copy_(self._params(), self.mean)
+
     def state(self) -> dict[str, torch.Tensor]:
-        """Tensors to checkpoint so a resumed run continues the same chains and momentum."""
-        return {"chain": self.chain, **{f"velocity{i}": v for i, v in enumerate(self.velocity)}}
+        """Tensors to checkpoint so a resumed run continues the same chains, momentum and
+        average."""
+        tensors = {"chain": self.chain, "updates": torch.tensor(self.updates)}
+        tensors.update({f"velocity{i}": v for i, v in enumerate(self.velocity)})
+        tensors.update({f"mean{i}": m for i, m in enumerate(self.mean)})
+        return tensors
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
         self.chain = state["chain"].to(self.chain.device)
+        self.updates = int(state["updates"])
         for i, velocity in enumerate(self.velocity):
             velocity.copy_(state[f"velocity{i}"])
+        for i, mean in enumerate(self.mean):
+            mean.copy_(state[f"mean{i}"])
 
 
 @torch.no_grad()

@@ -26,9 +26,11 @@ from netspec.pretrain.rbm import (
 
 
 class Rule(Protocol):
-    """`monitors` always holds `loss`, the unit's own objective on (a sample of) the data."""
+    """`monitors` always holds `loss`, the unit's own objective on (a sample of) the data;
+    `finish` runs once the unit's last epoch is done."""
 
     def step(self, x: torch.Tensor, lr: float) -> None: ...
+    def finish(self) -> None: ...
     def monitors(self, train: torch.Tensor, held: torch.Tensor | None) -> dict[str, float]: ...
     def state(self) -> dict[str, torch.Tensor]: ...
     def load_state(self, tensors: dict[str, torch.Tensor]) -> None: ...
@@ -70,6 +72,7 @@ class RBMRule:
             weight_decay=float(p.get("weight_decay", 0.0)) if classic else 0.0,
             sparsity=float(method.params.get("sparsity", 0.0)),
             target=float(method.params.get("target", 0.05)),
+            average=float(method.params.get("average", 0.0)),
         )
         self.rbm = rbm
         self.cd = ContrastiveDivergence(rbm, self.settings, chains=batch)
@@ -84,14 +87,19 @@ class RBMRule:
             param.grad = -grad  # the optimizer descends; CD estimates the ascent direction
         set_lr(self.optimizer, lr)
         self.optimizer.step()
+        self.cd.updated()
+
+    def finish(self) -> None:
+        self.cd.finish()
 
     def monitors(self, train: torch.Tensor, held: torch.Tensor | None) -> dict[str, float]:
         sample = train[:MONITOR_ROWS]
-        out = {"loss": reconstruction_error(self.rbm, sample)}
-        if self.rbm.kind == "bernoulli":
-            out["pseudo_ll"] = pseudo_likelihood(self.rbm, sample)
-        if held is not None:
-            out["free_energy_gap"] = free_energy_gap(self.rbm, sample, held[:MONITOR_ROWS])
+        with self.cd.averaged():  # what the stage will end with
+            out = {"loss": reconstruction_error(self.rbm, sample)}
+            if self.rbm.kind == "bernoulli":
+                out["pseudo_ll"] = pseudo_likelihood(self.rbm, sample)
+            if held is not None:
+                out["free_energy_gap"] = free_energy_gap(self.rbm, sample, held[:MONITOR_ROWS])
         return out
 
     def state(self) -> dict[str, torch.Tensor]:
@@ -148,6 +156,9 @@ class AutoencoderRule:
         self._objective(x, corrupt=True).backward()  # type: ignore[no-untyped-call]
         self.optimizer.step()
 
+    def finish(self) -> None:
+        pass
+
     @torch.no_grad()
     def monitors(self, train: torch.Tensor, held: torch.Tensor | None) -> dict[str, float]:
         out = {"loss": float(self._objective(train[:MONITOR_ROWS], corrupt=False))}
@@ -186,6 +197,9 @@ class DictionaryRule:
         self.optimizer.step()
         with torch.no_grad():
             self.unit.D.div_(self.unit.D.norm(dim=0, keepdim=True).clamp_min(1e-8))
+
+    def finish(self) -> None:
+        pass
 
     @torch.no_grad()
     def monitors(self, train: torch.Tensor, held: torch.Tensor | None) -> dict[str, float]:
