@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from netspec import __version__
+from netspec import __version__, explain
 from netspec.api import Compiled, compile, total_params
 from netspec.check import equation
 from netspec.codes import CODES
@@ -72,9 +72,14 @@ def _parser() -> argparse.ArgumentParser:
         help="each unit as its equation; or a diagnostic code, `units`, or a unit kind",
         description="`netspec explain FILE` prints every unit as its equation with shapes; "
         "`netspec explain E301` explains a diagnostic code; `netspec explain units` lists unit "
-        "kinds; `netspec explain dense` shows one kind's parameters.",
+        "kinds; `netspec explain dense` shows one kind's parameters; `netspec explain train` "
+        "lists train settings, data sources, optimizers, schedules and pretraining methods; "
+        "`netspec explain pcd` shows one of them.",
     )
-    _spec_options(explain, what="a .net file, a code like E301, `units`, or a unit kind")
+    _spec_options(
+        explain,
+        what="a .net file, a code like E301, `units`, a unit kind, `train`, or a catalogue entry",
+    )
     explain.set_defaults(run=_explain)
 
     draw = sub.add_parser(
@@ -325,12 +330,17 @@ def _explain(args: argparse.Namespace) -> int:
             raise _Usage(f"no diagnostic code {topic}")
         print(page, end="")
         return 0
-    if topic == "units":
-        print(_unit_listing(), end="")
+    pages = {"units": explain.unit_listing, "train": explain.train_listing}
+    if topic in pages:
+        print(pages[topic](), end="")
         return 0
-    if topic in REGISTRY and not Path(topic).exists():
-        print(_unit_page(topic), end="")
-        return 0
+    if not Path(topic).exists():
+        if topic in REGISTRY:
+            print(explain.unit_page(topic), end="")
+            return 0
+        if explain.catalogue_entry(topic) is not None:
+            print(explain.entry_page(topic), end="")
+            return 0
     compiled = _compile(args)
     for graph in _networks(compiled, args):
         print(f"network {graph.name}")
@@ -344,42 +354,6 @@ def _explain(args: argparse.Namespace) -> int:
                 print(f"  {line}" + (f"    [{count:,} params]" if count else ""))
         print(f"  total: {total_params(graph):,} parameters\n")
     return 0
-
-
-def _unit_listing() -> str:
-    lines, family = [], ""
-    for kind in REGISTRY.values():
-        if kind.family != family:
-            family = kind.family
-            lines.append(f"{family}:")
-        params = ", ".join(
-            p.name + ("" if p.required else f"={_show(p.default)}") for p in kind.signature.params
-        )
-        lines.append(f"  {kind.name}({params})  {kind.doc}")
-    return "\n".join(lines) + "\n"
-
-
-def _unit_page(name: str) -> str:
-    kind = REGISTRY[name]
-    inputs = ", ".join(kind.signature.inputs) + (", ..." if kind.signature.variadic else "")
-    lines = [f"{name}: {kind.doc}", f"  family: {kind.family}", f"  inputs: {inputs}"]
-    for p in kind.signature.params:
-        default = "required" if p.required else f"default {_show(p.default)}"
-        choices = f", one of {', '.join(p.choices)}" if p.choices else ""
-        lines.append(f"  {p.name} ({p.type}, {default}{choices}): {p.doc}")
-    if kind.pretrain:
-        lines.append(f"  pretraining: {', '.join(kind.pretrain)}")
-    lines.append("example:")
-    lines += [f"  {line}" for line in kind.example.splitlines()]
-    return "\n".join(lines) + "\n"
-
-
-def _show(value: object) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
 
 
 def _draw(args: argparse.Namespace) -> int:

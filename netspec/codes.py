@@ -187,12 +187,14 @@ CODES: dict[str, Code] = {
     ),
     "E501": Code(
         "unknown train setting",
-        "A `train` section or `stage` has a setting it does not know.",
+        "A `train` section or `stage` has a setting it does not know. `netspec explain train` "
+        "lists the settings.",
     ),
     "E502": Code(
         "unknown data source, optimizer, schedule or method",
         "The value names no known data source, optimizer, learning-rate schedule or pretraining "
-        "method; `did you mean` suggests the closest one.",
+        "method; `did you mean` suggests the closest one. `netspec explain train` lists them "
+        "all, with their parameters.",
     ),
     "E503": Code(
         "data does not fit the network",

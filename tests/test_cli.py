@@ -247,6 +247,30 @@ def test_explain_one_kind() -> None:
     assert "example:" in run.stdout
 
 
+def test_explain_train_lists_every_setting_and_catalogue_entry() -> None:
+    from netspec import catalog
+
+    run = netspec("explain", "train")
+    assert run.returncode == 0, run.stderr
+    keys = catalog.SECTION_KEYS + catalog.SHARED_KEYS + catalog.STAGE_KEYS
+    for key in keys:
+        assert re.search(rf"^  {key} +\S", run.stdout, re.M), key
+    for entries in (catalog.SOURCES, catalog.OPTIMIZERS, catalog.SCHEDULES, catalog.METHODS):
+        for name in entries:
+            assert re.search(rf"^  {name}\(", run.stdout, re.M), name
+    assert "pcd(k=1, sparsity=0.0, target=0.05, average=0.0)" in run.stdout
+
+
+def test_explain_one_catalogue_entry() -> None:
+    run = netspec("explain", "pcd")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("pcd: persistent contrastive divergence")
+    assert "(pretraining method)" in run.stdout
+    assert "average (float, default 0.0)" in run.stdout
+    assert "trains: rbm" in run.stdout
+    assert netspec("explain", "cosine").stdout.startswith("cosine: ")
+
+
 # --- fmt --------------------------------------------------------------------------------------
 def test_fmt_prints_canonical_text(tmp_path: Path) -> None:
     path = tmp_path / "messy.net"
@@ -299,6 +323,7 @@ codes = []
 with contextlib.redirect_stdout(io.StringIO()):
     codes.append(main(["check", spec]))
     codes.append(main(["explain", spec]))
+    codes.append(main(["explain", "train"]))
     codes.append(main(["fmt", spec]))
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "numpy"})
 print(json.dumps({"codes": codes, "heavy": heavy}))
@@ -317,7 +342,7 @@ def test_check_explain_and_fmt_never_import_torch(good: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert result["codes"] == [0, 0, 0]
+    assert result["codes"] == [0, 0, 0, 0]
     assert "torch" not in result["heavy"]
     if "numpy" in result["heavy"]:  # not a promise of the README, but worth knowing
         pytest.xfail("numpy is imported by check/explain/fmt (slower start-up; torch is not)")
