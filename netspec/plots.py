@@ -51,7 +51,7 @@ def _stage_marks(ax: Any, rows: Sequence[Row]) -> None:
         if row["stage"] != previous:
             if previous is not None:
                 ax.axvline(x - 0.5, color="grey", linestyle="--", linewidth=0.8)
-            ax.annotate(
+            label = ax.annotate(
                 row["stage"],
                 (x, 1.0),
                 xycoords=("data", "axes fraction"),
@@ -59,6 +59,7 @@ def _stage_marks(ax: Any, rows: Sequence[Row]) -> None:
                 fontsize=8,
                 color="grey",
             )
+            label.set_in_layout(False)  # a label off the axes must not squeeze the layout
             previous = row["stage"]
 
 
@@ -68,6 +69,7 @@ def _curves(ax: Any, rows: Sequence[Row], key: str, ylabel: str) -> None:
         ys = [r.get(f"{split}/{key}") for r in rows]
         if any(y is not None for y in ys):
             ax.plot(xs, [np.nan if y is None else y for y in ys], label=split, marker=".")
+    ax.set_xlim(0.5, len(rows) + 0.5)  # every stage, even where this curve has no values
     ax.set_xlabel("epoch (all stages)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

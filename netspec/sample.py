@@ -136,7 +136,10 @@ def gibbs(rbm: RBM, v: torch.Tensor, steps: int, generator: torch.Generator) -> 
         h = torch.bernoulli(rbm(v), generator=generator)  # (n, H)
         mean = rbm.visible_mean(h)  # (n, V)
         if rbm.kind == "gaussian":
-            v = mean + torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
+            noise = torch.randn(
+                mean.shape, generator=generator, dtype=mean.dtype, device=mean.device
+            )
+            v = mean + noise
         else:
             v = torch.bernoulli(mean, generator=generator)
     return mean
@@ -209,28 +212,30 @@ def sample(
     stack = find_stack(graph)
     top = _rbm(lowered, stack.top)
     lowered.root.eval()
-    generator = torch.Generator().manual_seed(seed)
+    device, dtype = top.W.device, top.W.dtype  # the chains run where the model is
+    generator = torch.Generator(device=device).manual_seed(seed)
     visible = top.W.shape[1]
-    dtype = top.W.dtype
     if data is not None:
         count = len(next(iter(data.values())))
         if count == 0:
             raise SampleError("the training split is empty: no samples to start from")
         pick = (
-            torch.randperm(count, generator=generator)[:n]
+            torch.randperm(count, generator=generator, device=device)[:n]
             if n <= count
-            else torch.randint(count, (n,), generator=generator)
+            else torch.randint(count, (n,), generator=generator, device=device)
         )
-        chosen = {k: v[pick].cpu() for k, v in data.items()}
+        chosen = {k: v.to(device)[pick] for k, v in data.items()}
         below = graph.inputs_of(stack.top)[0]
         v0 = _up(graph, lowered, below, chosen).to(dtype)  # (n, V)
         if top.kind != "gaussian":
             v0 = torch.bernoulli(v0.clamp(0.0, 1.0), generator=generator)
     elif top.kind == "gaussian":
-        v0 = top.b.detach() + torch.randn(n, visible, generator=generator, dtype=dtype)
+        noise = torch.randn(n, visible, generator=generator, dtype=dtype, device=device)
+        v0 = top.b.detach() + noise
     else:
-        v0 = torch.bernoulli(torch.full((n, visible), 0.5, dtype=dtype), generator=generator)
-    means = gibbs(top, v0.to(top.W.device), steps, generator)  # (n, V)
+        half = torch.full((n, visible), 0.5, dtype=dtype, device=device)
+        v0 = torch.bernoulli(half, generator=generator)
+    means = gibbs(top, v0, steps, generator)  # (n, V)
     reached: dict[str, list[torch.Tensor]] = {}
     _down(graph, lowered, graph.inputs_of(stack.top)[0], means, reached)
     order = {node.id: i for i, node in enumerate(graph.nodes())}

@@ -610,6 +610,7 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
         if session.options.plots:
             plots = write_plots(run, rows, session.heads, _confusions(session, final))
             plots += write_unit_plots(run, session.lowered, session.graph)
+            plots += sorted((run / "plots").glob("samples-*.png"))  # written as stages ended
         if session.options.drawing:
             drawing = run / "network.svg"
             note = write_drawing(compiled, session.plan.network, drawing)

@@ -172,3 +172,15 @@ def test_a_gaussian_visible_rbm_learns_real_valued_data() -> None:
             rule.step(data[i : i + 32])
     after = reconstruction_error(rbm, data)
     assert after < 0.5 * before, (before, after)
+
+
+def test_a_pretraining_stage_that_trains_the_top_rbm_plots_its_samples(tmp_path: Path) -> None:
+    spec = STACK.replace("METHOD", "pcd(k=1)").replace("epochs = 3", "epochs = 1")
+    result = _run(spec, tmp_path / "both", plots=True)
+    path = result.run_dir / "plots" / "samples-pretrain.png"
+    assert path in result.plots
+    assert path.read_bytes().startswith(b"\x89PNG")
+    # Pretraining h1 alone leaves the top RBM untrained: no samples to show.
+    result = _run(spec.replace("greedy = [h1, h2]", "greedy = [h1]"), tmp_path / "h1", plots=True)
+    assert not list((result.run_dir / "plots").glob("samples-*"))
+    assert (result.run_dir / "plots" / "filters-h1.png") in result.plots

@@ -15,6 +15,7 @@ from netspec.optim import Schedule
 from netspec.plans import GreedyStep, StagePlan
 from netspec.pretrain.rules import Rule, make_rule
 from netspec.runs import Checkpoint
+from netspec.sample import SampleError, find_stack, sample, write_samples
 
 if TYPE_CHECKING:
     from netspec.train import Session
@@ -35,6 +36,8 @@ class Greedy:
             self.unit = i
             self._train_unit(self.stage.greedy[i])
             self.epoch, self.saved = 0, None
+        if s.options.plots:
+            self._write_samples()
         s.stage_done(self.index, self.stage.name)
 
     def _train_unit(self, step: GreedyStep) -> None:
@@ -73,6 +76,24 @@ class Greedy:
                 raise _Stopped
         rule.finish()
         s.reporter.stage_end()
+
+    def _write_samples(self) -> None:
+        """plots/samples-<stage>.png when this stage trained the top of the network's RBM
+        stack: its dreams, from the pretrained weights that fine-tuning will move."""
+        s = self.session
+        try:
+            stack = find_stack(s.graph)
+        except SampleError:
+            return  # no RBM: nothing to dream with
+        if stack.top not in {step.unit for step in self.stage.greedy}:
+            return
+        path = s.run / "plots" / f"samples-{self.stage.name}.png"
+        try:
+            write_samples(sample(s.graph, s.lowered, seed=s.seed), s.graph, path)
+        except SampleError as exc:
+            s.reporter.note(f"no samples plot: {exc}")
+        finally:
+            s.train_mode()
 
     @torch.no_grad()
     def _inputs_of(self, module: torch.nn.Module, split: str) -> torch.Tensor:
