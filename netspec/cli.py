@@ -576,8 +576,9 @@ def _sample_parser(sub: Any) -> None:
         "sample",
         help="draw samples from a trained network's RBM stack (a deep belief net's dreams)",
         description="Run Gibbs chains in the top RBM of the network's RBM stack (for a DBN "
-        "`pixels -> h1 -> h2`, in h2), carry the last visible means down through the lower "
-        "RBMs to the network input, and write them as a grid of images (or curves) to a PNG.",
+        "`pixels -> h1 -> h2`, in h2), then generate down through the lower RBMs (binary "
+        "hidden states drawn from the layer above, then visible means) to the network input, "
+        "and write the input means as a grid of images (or curves) to a PNG.",
     )
     _spec_options(sample)
     sample.add_argument("--checkpoint", metavar="PATH", required=True, help="a .safetensors file")

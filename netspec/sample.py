@@ -7,8 +7,12 @@ The stack: RBMs feed each other directly or through shape-only units (`flatten`,
 several do, the one with most RBMs below it, then the last). A chain alternates h ~ p(h | v) and
 v ~ p(v | h) for `steps` steps, from random visible states (fair coin flips; for Gaussian visible
 units, unit noise around the visible bias) or, with `start`, from the up-pass of training samples.
-The last step's visible means E[v | h] go down the stack, each RBM's `visible_mean` in turn, a
-concat's share to each branch, to the network inputs, concatenated in their declared order.
+The last step's visible means E[v | h] then go down the stack as a DBN generates (Hinton,
+Osindero and Teh, 2006): below the top, the layers are directed, so each lower RBM's hidden
+states are drawn from the probabilities above it and turned into its visible means, a concat's
+share going to each branch. The network inputs show those means, concatenated in their declared
+order. (Carrying means all the way down, without the draws, blurs every sample of a deeper stack
+toward one average image.)
 """
 
 from __future__ import annotations
@@ -156,18 +160,21 @@ def _down(
     node_id: str,
     values: torch.Tensor,
     reached: dict[str, list[torch.Tensor]],
+    generator: torch.Generator,
 ) -> None:
     """Carry `values`, the output of `node_id` (n, its size), down to the network inputs."""
     node = graph.node(node_id)
     below = graph.inputs_of(node_id)
     if node.kind == "rbm" and node.role is Role.UNIT:
-        _down(graph, lowered, below[0], _rbm(lowered, node_id).visible_mean(values), reached)
+        hidden = torch.bernoulli(values.clamp(0.0, 1.0), generator=generator)
+        mean = _rbm(lowered, node_id).visible_mean(hidden)
+        _down(graph, lowered, below[0], mean, reached, generator)
     elif node.role is Role.UNIT and node.kind in TRANSPARENT:
-        _down(graph, lowered, below[0], values, reached)
+        _down(graph, lowered, below[0], values, reached, generator)
     elif node.role is Role.UNIT and _joins(graph, node):
         sizes = [_size(graph.node(b)) for b in below]
         for b, part in zip(below, torch.split(values, sizes, dim=1), strict=True):
-            _down(graph, lowered, b, part, reached)
+            _down(graph, lowered, b, part, reached, generator)
     else:  # a network input, or a unit the samples cannot be carried through: shown as it is
         reached.setdefault(node_id, []).append(values)
 
@@ -237,7 +244,7 @@ def sample(
         v0 = torch.bernoulli(half, generator=generator)
     means = gibbs(top, v0, steps, generator)  # (n, V)
     reached: dict[str, list[torch.Tensor]] = {}
-    _down(graph, lowered, graph.inputs_of(stack.top)[0], means, reached)
+    _down(graph, lowered, graph.inputs_of(stack.top)[0], means, reached, generator)
     order = {node.id: i for i, node in enumerate(graph.nodes())}
     names = tuple(sorted(reached, key=order.__getitem__))
     # An input reached along two paths (two RBMs on one input) gets the mean of both.

@@ -163,6 +163,27 @@ def test_the_down_pass_is_the_lower_rbms_visible_mean() -> None:
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_the_down_pass_samples_each_lower_rbms_hidden_states(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ancestral sampling through the directed layers: each lower RBM turns binary hidden
+    states, drawn from the probabilities above it, into its visible means."""
+    compiled, lowered = _lowered(STACK)
+    h1 = _unit(lowered, "h1")
+    seen: list[torch.Tensor] = []
+    original = RBM.visible_mean
+
+    def recording(self: RBM, h: torch.Tensor) -> torch.Tensor:
+        if self is h1:
+            seen.append(h.clone())
+        return original(self, h)
+
+    monkeypatch.setattr(RBM, "visible_mean", recording)
+    sample(compiled.network(), lowered, n=16, steps=3, seed=2)
+    assert len(seen) == 1 and seen[0].shape == (16, 8)
+    assert set(seen[0].unique().tolist()) == {0.0, 1.0}  # states, not the means above
+
+
 def test_a_concat_splits_the_joint_sample_between_its_branches() -> None:
     compiled, lowered = _lowered(JOINT)
     samples = sample(compiled.network(), lowered, n=6, steps=5)
