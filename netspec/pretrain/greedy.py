@@ -16,9 +16,10 @@ from netspec.plans import GreedyStep, StagePlan
 from netspec.pretrain.rules import Rule, make_rule
 from netspec.runs import Checkpoint
 from netspec.sample import SampleError, find_stack, sample, write_samples
+from netspec.session import Stopped
 
 if TYPE_CHECKING:
-    from netspec.train import Session
+    from netspec.session import Session
 
 FEATURE_CHUNK = 1024  # samples per forward pass when computing a unit's input
 
@@ -71,9 +72,7 @@ class Greedy:
             self._record(name, step, rule, train, held, done + per_epoch, start, epochs)
             self._save(rule)
             if s.hit_max() and self.epoch < epochs:
-                from netspec.train import _Stopped
-
-                raise _Stopped
+                raise Stopped
         rule.finish()
         s.reporter.stage_end()
 

@@ -1,0 +1,228 @@
+"""The supervised stage: epochs of shuffled minibatches minimising the objective (the weighted sum
+of the losses) with the stage's optimizer and schedule, frozen units aside; evaluation, the best
+weights and a checkpoint at every epoch end (and every `checkpoint_every` steps in step-based
+stages), early stopping, and a NaN guard that stops the run with the last good checkpoint kept."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import torch
+
+from netspec import runs
+from netspec.metrics import FiniteGuard, Running, batch_metrics
+from netspec.optim import Schedule, make_optimizer, set_lr
+from netspec.plans import StagePlan
+from netspec.runs import Checkpoint
+from netspec.session import Session, Stopped, TrainError
+
+
+class Supervised:
+    """A supervised stage: epochs of shuffled batches, evaluation and a checkpoint at each end."""
+
+    def __init__(self, session: Session, index: int, stage: StagePlan) -> None:
+        s, self.session, self.index, self.stage = session, session, index, stage
+        n = s.splits["train"][0].shape[0]
+        self.batch = min(stage.batch, n)
+        # A last batch of one sample is dropped: batch norm cannot train on it.
+        self.per_epoch = max(1, math.ceil(n / self.batch) - (n % self.batch == 1 and n > 1))
+        self.by_steps = stage.steps is not None
+        self.total = stage.steps or (stage.epochs or 1) * self.per_epoch
+        self.epochs = math.ceil(self.total / self.per_epoch)
+        self.params = self._freeze()
+        self.opt = make_optimizer(stage.optimizer, self.params)
+        base_lr = float(stage.optimizer.params["lr"])
+        self.schedule = Schedule(stage.schedule, base_lr, self.total, self.by_steps)
+        self.guard = FiniteGuard(s.device)
+        self.epoch = self.pos = self.step = self.bad = 0
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        self.stopped = False
+        self.perm = torch.empty(0, dtype=torch.long)
+        self.running = Running()
+        self.seconds = 0.0
+
+    def _freeze(self) -> list[torch.nn.Parameter]:
+        """Frozen units get no gradient and stay out of the optimizer; the rest all train."""
+        s = self.session
+        root = s.lowered.root
+        for p in root.parameters():
+            p.requires_grad_(True)
+        names = [s.lowered.modules[u] for u in self.stage.freeze if u in s.lowered.modules]
+        s.frozen = [root.get_submodule(n) for n in names]
+        for module in s.frozen:
+            module.requires_grad_(False)
+        return [p for p in root.parameters() if p.requires_grad]
+
+    # --- the loop ---
+    def run(self) -> None:
+        s = self.session
+        s.reporter.stage_start(self.stage.name, self.total, self.epochs, self.step)
+        s.train_mode()
+        while not self.stopped and self.step < self.total:
+            self._epoch()
+            if s.hit_max() and not self.stopped and self.step < self.total:
+                raise Stopped
+        self._end()
+
+    def _epoch(self) -> None:
+        s = self.session
+        if self.pos == 0:
+            n = s.splits["train"][0].shape[0]
+            self.perm = torch.randperm(n, generator=s.shuffle).to(s.device)  # (N,)
+            self.running, self.seconds = Running(), 0.0
+        start = time.perf_counter()
+        while self.pos < self.per_epoch and self.step < self.total:
+            idx = self.perm[self.pos * self.batch : (self.pos + 1) * self.batch]  # (B,)
+            self._step([t[idx] for t in s.splits["train"]])
+            self.pos, self.step, s.global_step = self.pos + 1, self.step + 1, s.global_step + 1
+            s.reporter.advance()
+            if self.pos < self.per_epoch and self.step < self.total and self._pause_here():
+                self.seconds += time.perf_counter() - start
+                self.save()
+                if s.hit_max():
+                    raise Stopped
+                start = time.perf_counter()
+        self.seconds += time.perf_counter() - start
+        self._epoch_end()
+
+    def _pause_here(self) -> bool:
+        every = self.session.options.checkpoint_every
+        return self.session.hit_max() or (self.by_steps and self.step % every == 0)
+
+    def _step(self, batch: list[torch.Tensor]) -> None:
+        s = self.session
+        set_lr(self.opt, self.schedule.lr(self.step, self.epoch))
+        with s.autocast():
+            out = s.forward(*batch)
+        loss = out["loss"]  # () weighted sum of the heads' losses
+        if self.guard.bad(loss, self.step + 1):
+            self._diverged(self.step + 1)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.stage.clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, self.stage.clip)
+        self.opt.step()
+        self.running.add(batch_metrics(s.heads, out), int(batch[0].shape[0]))
+
+    def _diverged(self, step: int) -> None:
+        s = self.session
+        last = s.checkpoints / "last.safetensors"
+        kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was saved"
+        epoch = (step - 1) // self.per_epoch + 1
+        raise TrainError(
+            f"stage `{self.stage.name}`, epoch {epoch}, step {step}: the loss became "
+            f"{self.guard.value}; training stopped and {kept} "
+            "(try a lower learning rate, or `clip = 1.0`)"
+        )
+
+    def _check(self) -> None:
+        bad = self.guard.pending()
+        if bad is not None:
+            self._diverged(bad)
+
+    # --- epoch ends ---
+    def _epoch_end(self) -> None:
+        s = self.session
+        self._check()
+        self.epoch, self.pos = self.epoch + 1, 0
+        row: dict[str, Any] = {
+            "stage": self.stage.name,
+            "epoch": self.epoch,
+            "step": self.step,
+            "lr": self.opt.param_groups[0]["lr"],
+        }
+        row.update({f"train/{k}": v for k, v in self.running.means().items()})
+        for split in ("val", "test"):
+            if split in s.splits:
+                row.update({f"{split}/{k}": v for k, v in s.evaluate(split).metrics.items()})
+        row["seconds"] = round(self.seconds, 4)
+        s.record(row, self.epochs)
+        monitored = row.get(f"{self.stage.monitor}/loss", row["train/loss"])
+        self.schedule.epoch_end(monitored)
+        self._track(monitored)
+        self.save()
+
+    def _track(self, monitored: float) -> None:
+        """Keep the best weights (best.safetensors; in memory for early stopping)."""
+        s = self.session
+        if self.best is None or monitored < self.best:
+            self.best, self.best_epoch, self.bad = monitored, self.epoch, 0
+            runs.save_checkpoint(
+                s.checkpoints / "best.safetensors",
+                runs.model_tensors(s.lowered.root),
+                {"stage": self.stage.name, "epoch": self.epoch, "monitored": monitored},
+            )
+            if self.stage.early_stop is not None:
+                self.best_weights = {
+                    k: v.detach().clone() for k, v in s.lowered.root.state_dict().items()
+                }
+            return
+        self.bad += 1
+        if self.stage.early_stop is not None and self.bad >= self.stage.early_stop:
+            self.stopped = True
+
+    def _end(self) -> None:
+        s = self.session
+        if self.best_weights is not None:
+            s.lowered.root.load_state_dict(self.best_weights)
+            if self.stopped or self.best_epoch != self.epoch:
+                s.reporter.note(
+                    f"stage `{self.stage.name}`: stopped early after epoch {self.epoch}; "
+                    f"restored the weights of epoch {self.best_epoch}"
+                    if self.stopped
+                    else f"stage `{self.stage.name}`: restored the best weights "
+                    f"(epoch {self.best_epoch})"
+                )
+        for p in s.lowered.root.parameters():
+            p.requires_grad_(True)
+        s.frozen = []
+        s.reporter.stage_end()
+        s.stage_done(self.index, self.stage.name)
+
+    # --- checkpoints ---
+    def save(self) -> None:
+        self._check()  # never checkpoint weights a non-finite loss has touched
+        tensors, optim = runs.optimizer_state(self.opt)
+        if self.best_weights is not None:
+            tensors.update({f"best/{k}": v for k, v in self.best_weights.items()})
+        if self.pos:  # inside an epoch: its order and running sums
+            tensors["progress/perm"] = self.perm
+            sums, _ = self.running.state()
+            tensors.update({f"progress/sums/{k}": v for k, v in sums.items()})
+        meta = {
+            "epoch": self.epoch,
+            "pos": self.pos,
+            "step": self.step,
+            "count": self.running.count,
+            "seconds": self.seconds,
+            "schedule": self.schedule.state(),
+            "early": [self.best, self.best_epoch, self.bad, self.stopped],
+            "optim": optim,
+        }
+        self.session.save_state(self.index, tensors, meta)
+
+    def restore(self, ckpt: runs.Checkpoint) -> None:
+        meta = ckpt.meta["state"]
+        self.epoch, self.pos, self.step = meta["epoch"], meta["pos"], meta["step"]
+        self.seconds = meta["seconds"]
+        self.schedule.restore(meta["schedule"])
+        self.best, self.best_epoch, self.bad, self.stopped = meta["early"]
+        runs.restore_optimizer(self.opt, ckpt, meta["optim"])
+        best = ckpt.group("best")
+        if best:
+            self.best_weights = {k: v.to(self.session.device) for k, v in best.items()}
+        if self.pos:
+            self.perm = ckpt.tensors["progress/perm"].to(self.session.device)
+            sums = {k: v.to(self.session.device) for k, v in ckpt.group("progress/sums").items()}
+            self.running.restore(sums, meta["count"])
+
+
+def supervised(session: Session, index: int, stage: StagePlan, ckpt: Checkpoint | None) -> None:
+    executor = Supervised(session, index, stage)
+    if ckpt is not None:
+        executor.restore(ckpt)
+    executor.run()
