@@ -57,8 +57,14 @@ def new_run_dir(root: Path, network: str, explicit: Path | None = None) -> Path:
     raise RunError(f"cannot find a free run folder name under {root}")
 
 
-def spec_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def spec_digest(texts: Sequence[str]) -> str:
+    """One digest of a spec and every file it `use`s (texts in reading order), so a resume
+    notices an edit to an imported block too."""
+    digest = hashlib.sha256()
+    for text in texts:
+        data = text.encode("utf-8")
+        digest.update(len(data).to_bytes(8, "little") + data)  # lengths keep file borders apart
+    return digest.hexdigest()
 
 
 def write_spec(run: Path, text: str, file: str, overrides: Mapping[str, str]) -> None:
@@ -317,11 +323,18 @@ def manifest(
 
 def check_resume(manifest: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
     for key in RESUME_KEYS:
-        if manifest.get(key) != settings.get(key):
+        if manifest.get(key) == settings.get(key):
+            continue
+        if key == "spec_sha256":
+            files = [str(settings.get("spec")), *settings.get("spec_uses", [])]
             raise RunError(
-                f"cannot resume: {key} is {settings.get(key)!r}, but the run was started "
-                f"with {manifest.get(key)!r}"
+                f"cannot resume: the spec has changed since the run started ({', '.join(files)}; "
+                "it and every file it `use`s must be as they were); start a new run instead"
             )
+        raise RunError(
+            f"cannot resume: {key} is {settings.get(key)!r}, but the run was started "
+            f"with {manifest.get(key)!r}"
+        )
 
 
 def now() -> str:

@@ -48,6 +48,10 @@ class Sources:
     def text(self, file: str) -> str | None:
         return self._texts.get(file)
 
+    def files(self) -> list[str]:
+        """Every file read, in the order it was read: the root file first, then its `use`s."""
+        return list(self._texts)
+
     def line(self, file: str, line: int) -> str | None:
         text = self._texts.get(file)
         if text is None:

@@ -165,7 +165,7 @@ def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
     options, plan = session.options, session.plan
     file = plan.span.file
     text = compiled.sources.text(file) or ""
-    settings = _settings(session, file, text)
+    settings = _settings(session, file, compiled)
     if options.resume is None:
         run = runs.new_run_dir(options.runs_root, plan.network, options.run_dir)
         session.attach(run, keep=None)
@@ -193,13 +193,15 @@ def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
     return ckpt
 
 
-def _settings(session: Session, file: str, text: str) -> dict[str, Any]:
+def _settings(session: Session, file: str, compiled: Compiled) -> dict[str, Any]:
     """What the manifest records of this run's choices (and a resume must match)."""
     options = session.options
+    read = compiled.sources.files()
     return {
         "network": session.plan.network,
         "spec": file,
-        "spec_sha256": runs.spec_digest(text),
+        "spec_uses": [f for f in read if f != file],
+        "spec_sha256": runs.spec_digest([compiled.sources.text(f) or "" for f in read]),
         "overrides": dict(options.overrides),
         "seed": session.seed,
         "device": str(session.device),

@@ -184,6 +184,31 @@ def test_resume_ends_with_exactly_the_same_weights(tmp_path: Path, stop: int) ->
     ]
 
 
+def test_resume_refuses_a_spec_whose_used_file_changed(tmp_path: Path) -> None:
+    blocks = tmp_path / "blocks.net"
+    blocks.write_text(
+        "block layer(n) { input x\n y = dense(x, n, act=relu)\n output y }\n", encoding="utf-8"
+    )
+    main = tmp_path / "main.net"
+    main.write_text(
+        SIMPLE.replace("let width = 16", 'use "blocks.net"\nlet width = 16').replace(
+            "point -> dense(width, act=relu)", "point -> layer(width)"
+        ),
+        encoding="utf-8",
+    )
+    opts = TrainOptions(runs_root=tmp_path / "runs", quiet=True, plots=False, drawing=False)
+    opts.max_steps = 3
+    first = train(netspec.compile_file(main), opts)
+    manifest = json.loads((first.run_dir / "manifest.json").read_text())
+    assert manifest["spec_uses"] == [str(blocks)]
+    blocks.write_text(
+        "block layer(n) { input x\n y = dense(x, n, act=tanh)\n output y }\n", encoding="utf-8"
+    )
+    opts.max_steps, opts.resume = None, first.run_dir
+    with pytest.raises(runs.RunError, match="the spec has changed since the run started"):
+        train(netspec.compile_file(main), opts)
+
+
 def test_frozen_units_keep_their_weights(tmp_path: Path) -> None:
     first = run(STAGED, tmp_path, max_steps=12)  # stops where stage `second` (h frozen) begins
     before = weights(first)
