@@ -24,6 +24,7 @@ from netspec.units import REGISTRY, ParamSpec, UnitKind
 from netspec.values import Symbol, bind, describe, evaluate
 
 MAX_REPEAT = 1_000  # copies one `* n` may make; more is a typo, and would take minutes to build
+MAX_NODES = 20_000  # units a network may grow to by nested repetitions (`(a * 1000) * 1000`)
 
 
 class Expander:
@@ -110,6 +111,18 @@ class Expander:
         if count is None:
             return None
         for r in range(count):
+            if len(self.state.graph) > MAX_NODES:
+                self.diags.append(
+                    error(
+                        "E404",
+                        f"this repetition makes network `{self.state.graph.name}` larger than "
+                        f"{MAX_NODES:,} units (copy {r + 1:,} of {count:,})",
+                        link.count.span,
+                        "too many copies in all",
+                        help="nested repetitions multiply: `(a * 100) * 100` is 10,000 copies",
+                    )
+                )
+                return None
             for j, inner in enumerate(link.links):
                 is_last = r == count - 1 and j == len(link.links) - 1
                 ids = self._link(inner, ids, scope, hint, final if is_last else None, prev, left)
