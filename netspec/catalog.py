@@ -114,6 +114,13 @@ def _bars(p: Mapping[str, Any]) -> tuple[Field, ...]:
     )
 
 
+def _reviews(p: Mapping[str, Any]) -> tuple[Field, ...]:
+    return (
+        Field("words", FEATURES, TensorType((p["length"],), "class", p["vocab"])),
+        Field("sentiment", TARGET, _labels(2)),
+    )
+
+
 def _files(p: Mapping[str, Any]) -> tuple[Field, ...]:
     target = (Field("target", TARGET, None),) if p["target"] is not None else ()
     return (Field("features", FEATURES, None), *target)
@@ -221,6 +228,31 @@ SOURCES: dict[str, Source] = {
             "flattened; the class says which (the classic RBM toy set)",
             (_N, ParamSpec("size", "int", "side of the image", 4, check=_at_least(2)), *_SPLIT),
             _bars,
+        ),
+        Source(
+            "reviews",
+            "sentences of token ids, with neutral words and 1 or 3 sentiment words, some "
+            "negated by a `not` just before them; the class is the majority sentiment "
+            "(0 negative, 1 positive). Word order matters, as for real reviews",
+            (
+                _N,
+                ParamSpec(
+                    "vocab",
+                    "int",
+                    "vocabulary size: `not`, 8 positive and 8 negative words, the rest neutral",
+                    1000,
+                    check=_at_least(24),  # datasets_synthetic.MIN_VOCAB
+                ),
+                ParamSpec(
+                    "length",
+                    "int",
+                    "words per sentence",
+                    20,
+                    check=_at_least(9),  # datasets_synthetic.MIN_LENGTH
+                ),
+                *_SPLIT,
+            ),
+            _reviews,
         ),
         Source(
             "csv",

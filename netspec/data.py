@@ -234,7 +234,7 @@ def _takes(t: TensorType) -> str:
 # --- sources -----------------------------------------------------------------------------------
 
 _STANDARDIZED = frozenset({"iris", "wine", "breast_cancer"})
-_GENERATED = frozenset({"blobs", "moons", "waves", "bars"})
+_GENERATED = frozenset({"blobs", "moons", "waves", "bars", "reviews"})
 
 
 def _key(plan: DataPlan) -> tuple[tuple[str, Any], ...]:
@@ -277,6 +277,9 @@ def _raw(source: str, key: tuple[tuple[str, Any], ...]) -> _Raw:
         raw = _Raw(x, y, synth.WAVE_NAMES[: p["classes"]], name, name)
     elif source == "bars":
         raw = _Raw(*synth.bars(p["n"], p["size"], p["seed"]), synth.BAR_NAMES, name, name)
+    elif source == "reviews":
+        x, y = synth.reviews(p["n"], p["vocab"], p["length"], p["seed"])
+        raw = _Raw(x, y, synth.SENTIMENT_NAMES, name, name)
     elif source == "csv":
         raw = _csv(str(p["path"]), p.get("target"))
     elif source == "npy":

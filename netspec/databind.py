@@ -136,10 +136,15 @@ def _misfit(f: Field, ft: TensorType, t: TensorType, name: str) -> str | None:
     """How to declare input `name` so that it takes field `f`, or None when it does."""
     if ft.dtype == "class":
         k = ft.classes
-        single = t.numel() == 1
-        if single and ((t.dtype == "class" and t.classes == k) or (t.dtype == "binary" and k == 2)):
+        same = (t.dtype == "class" and t.classes == k) or (t.dtype == "binary" and k == 2)
+        if not ft.dims:  # one label a sample
+            if same and t.numel() == 1:
+                return None
+            return f"declare `input {name}: class({k})`" + (" (or `binary`)" if k == 2 else "")
+        n = ft.numel()  # a sequence of labels (token ids): any shape that holds them
+        if same and isinstance(n, int) and _holds(n, t):
             return None
-        return f"declare `input {name}: class({k})`" + (" (or `binary`)" if k == 2 else "")
+        return f"declare `input {name}: class({k})[T]` (or `{ft}`)"
     n = ft.numel()
     if t.is_real and isinstance(n, int) and _holds(n, t):
         return None

@@ -1,4 +1,5 @@
-"""The generated data sources: blobs, moons, waves and bars, drawn from `default_rng(seed)`.
+"""The generated data sources: blobs, moons, waves, bars and reviews, drawn from
+`default_rng(seed)`.
 
 Each returns `(features, labels)`: float64 features with samples on axis 0 and int64 class ids.
 Classes are balanced: sample `i` of `n` gets class `i % k` before a shuffle, so every class has
@@ -16,6 +17,7 @@ import numpy as np
 WAVE_NAMES = ("sine", "square", "triangle", "sawtooth")
 BAR_NAMES = ("rows", "columns")  # class 0: full rows lit, class 1: full columns lit
 MOON_NAMES = ("upper", "lower")
+SENTIMENT_NAMES = ("negative", "positive")
 
 Arrays = tuple[np.ndarray, np.ndarray]
 
@@ -85,3 +87,45 @@ def bars(n: int, size: int, seed: int) -> Arrays:
     rows = np.broadcast_to(lines[:, :, None], (n, size, size))
     images = np.where((y == 0)[:, None, None], rows, rows.transpose(0, 2, 1))
     return images.reshape(n, size * size).astype(np.float64), y
+
+
+# The reviews' vocabulary: token 0 is `not`, then POLAR positive and POLAR negative words; the rest
+# are neutral filler.
+NOT = 0
+POLAR = 8
+MIN_VOCAB = 2 * POLAR + 8
+MIN_LENGTH = 9  # four odd slots: three sentiment words and a decoy, each after room for `not`
+
+
+def reviews(n: int, vocab: int, length: int, seed: int) -> Arrays:
+    """Token-id sentences of `length` words whose class (0 negative, 1 positive) is the majority
+    sentiment of their 1 or 3 sentiment words, a `not` just before one flipping it.
+
+    Word order matters: `not` also stands before neutral words, where it means nothing, so a
+    bag of words cannot tell `not good` from `good ... not film`; a recurrent unit can.
+
+    >>> x, y = reviews(4, 40, 12, seed=0)
+    >>> x.shape, x.dtype.kind, sorted(y.tolist())
+    ((4, 12), 'i', [0, 0, 1, 1])
+    """
+    if vocab < MIN_VOCAB or length < MIN_LENGTH:
+        raise ValueError(f"reviews need vocab >= {MIN_VOCAB} and length >= {MIN_LENGTH}")
+    rng = np.random.default_rng(seed)
+    y = _labels(rng, n, 2)
+    x = rng.integers(1 + 2 * POLAR, vocab, size=(n, length))  # neutral filler
+    for i in range(n):
+        count = 1 if rng.random() < 0.5 else 3
+        agree = count if count == 1 else int(rng.integers(2, 4))  # words siding with the class
+        sides = rng.permutation([1] * agree + [0] * (count - agree))  # 1: says the class
+        # Slots two apart, so every word has room for a `not` just before it.
+        slots = 1 + 2 * rng.choice((length - 1) // 2, size=count + 1, replace=False)
+        for side, slot in zip(sides, slots[:count], strict=False):
+            positive = bool(side) == bool(y[i])
+            negated = rng.random() < 0.3
+            if negated:
+                positive = not positive  # `not bad` is positive
+                x[i, slot - 1] = NOT
+            word = int(rng.integers(POLAR))
+            x[i, slot] = 1 + word if positive else 1 + POLAR + word
+        x[i, slots[count] - 1] = NOT  # a `not` before a neutral word: no effect (a decoy)
+    return x.astype(np.int64), y

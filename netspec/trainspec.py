@@ -343,7 +343,7 @@ class _SectionChecker(Checker):
                 train.network.span,
                 "needs `data = ...`",
                 help="add a data source such as `data = digits(test=0.2)`; "
-                + known("sources", list(SOURCES)),
+                "`netspec explain train` lists them all",
             )
             return None
         call = self._call(s.value, SOURCES, "data source", "digits(test=0.2)")

@@ -272,6 +272,47 @@ def test_waves_names_and_seeds() -> None:
     assert not np.array_equal(ds.train.arrays["x"], other.train.arrays["x"])
 
 
+def _review_spec(data: str, words: str = "class(40)[T]") -> str:
+    head = "gru(4, steps=last) -> " if "[" in words else ""
+    return _spec(
+        f"    input words: {words}\n    input sentiment: class(2)",
+        f"    p = words -> embed(4) -> {head}softmax(2)\n    loss cross_entropy(p, sentiment)",
+        data,
+    )
+
+
+def test_reviews_are_token_ids_labelled_by_their_majority_sentiment() -> None:
+    from netspec.datasets_synthetic import NOT, POLAR
+
+    ds = _load(_review_spec("reviews(n=300, vocab=40, length=12, test=0.0, seed=5)"))
+    words, labels = ds.train.arrays["words"], ds.train.arrays["sentiment"]
+    assert words.shape == (300, 12) and words.dtype == np.int64
+    assert words.min() >= 0 and words.max() < 40
+    assert np.bincount(labels).tolist() == [150, 150]
+    assert ds.class_names["sentiment"] == ("negative", "positive")
+    decoys = 0
+    for sentence, label in zip(words, labels, strict=True):
+        votes = []
+        for i, w in enumerate(sentence):
+            negated = i > 0 and sentence[i - 1] == NOT
+            if 1 <= w <= 2 * POLAR:
+                votes.append((w <= POLAR) != negated)  # positive, unless after `not`
+            elif negated and w != NOT:
+                decoys += 1  # `not` before a neutral word
+        assert len(votes) in (1, 3)
+        assert (sum(votes) * 2 > len(votes)) == bool(label)
+    assert decoys == 300  # one decoy a sentence: `not` alone says nothing
+
+
+def test_reviews_bind_to_a_sequence_of_class_ids_only() -> None:
+    ds = _load(_review_spec("reviews(n=40, vocab=40, length=10)", words="class(40)[10]"))
+    assert ds.train.arrays["words"].shape[1:] == (10,)
+    with pytest.raises(NetspecError, match=r"(?s)E503.*declare `input words: class\(40\)\[T\]`"):
+        _plan(_review_spec("reviews(n=40, vocab=40, length=10)", words="class(40)"))
+    with pytest.raises(NetspecError, match="E503"):
+        _plan(_review_spec("reviews(n=40, vocab=50, length=10)"))  # 50 words, 40 classes
+
+
 # --- scikit-learn sets -------------------------------------------------------------------------
 
 
