@@ -159,7 +159,9 @@ def _train_parser(sub: Any) -> None:
         help="train a network as its `train` section says; write a run directory",
         description="Train the network of FILE's `train` section, stage by stage. Writes "
         "runs/<network>-<time>/ with the spec, a manifest, metrics (jsonl and csv), "
-        "checkpoints (safetensors), plots and the network's drawing.",
+        "checkpoints (safetensors), plots and the network's drawing. Under torchrun "
+        "(`torchrun --standalone --nproc_per_node=N -m netspec train FILE`), N processes "
+        "train data-parallel.",
     )
     _spec_options(train)
     where = train.add_argument_group("where")
@@ -490,7 +492,8 @@ def _train(args: argparse.Namespace) -> int:
     except (TrainError, RunError) as exc:
         print(f"netspec train: {exc}", file=sys.stderr)
         return 1
-    _summary(result, args.quiet)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, process 0 speaks for all
+        _summary(result, args.quiet)
     return 0
 
 

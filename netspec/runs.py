@@ -123,8 +123,9 @@ class MetricsLog:
     """metrics.jsonl (one JSON object per row) and metrics.csv (the same rows, columns in order of
     first appearance), rewritten together so they always agree."""
 
-    def __init__(self, run: Path, keep: int | None = None) -> None:
+    def __init__(self, run: Path, keep: int | None = None, write: bool = True) -> None:
         self.jsonl, self.csv = run / "metrics.jsonl", run / "metrics.csv"
+        self.write = write  # False: rows in memory only (a helper process of a parallel run)
         self.rows: list[Row] = []
         if keep is not None and self.jsonl.exists():  # resuming: drop rows after the checkpoint
             lines = self.jsonl.read_text(encoding="utf-8").splitlines()
@@ -136,6 +137,8 @@ class MetricsLog:
         self._write()
 
     def _write(self) -> None:
+        if not self.write:
+            return
         text = "".join(json.dumps(r) + "\n" for r in self.rows)
         write_atomic(self.jsonl, text.encode("utf-8"))
         write_atomic(self.csv, rows_to_csv(self.rows).encode("utf-8"))

@@ -5,6 +5,7 @@ the device once, the run folder, the metrics log and the checkpoints; and the ma
 from __future__ import annotations
 
 import contextlib
+import gc
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ import torch
 from netspec import runs
 from netspec.api import Compiled
 from netspec.data import Dataset
+from netspec.distributed import WorldError, join, leave, parallel, world_from_env
 from netspec.ir import Graph
 from netspec.lower import lower
 from netspec.metrics import Evaluation, evaluate, head_specs
@@ -96,6 +98,13 @@ class Session:
         self.graph: Graph = compiled.networks[plan.network]
         self.seed = plan.seed if options.seed is None else options.seed
         self.device = resolve_device(options.device or plan.device)
+        self.world = world_from_env()  # several processes under torchrun, else one
+        if self.world.parallel:
+            try:
+                self.device = join(self.world, self.device)
+            except WorldError as exc:
+                raise TrainError(str(exc)) from None
+        self.main = self.world.main  # the process that writes the run folder and prints
         self.threads = options.threads or 1
         torch.set_num_threads(self.threads)  # one thread: busy small CPUs slow down with more
         self.notes: list[str] = []
@@ -114,15 +123,16 @@ class Session:
         self.shuffle = torch.Generator().manual_seed(self.seed)  # data order, apart from dropout
         self.global_step = 0
         self.frozen: list[torch.nn.Module] = []
-        self.reporter = report or reporter(self.heads, options.quiet)
+        self.reporter = report or reporter(self.heads, options.quiet or not self.main)
         self.tensorboard: TensorBoard | None = None
 
     def attach(self, run: Path, keep: int | None) -> None:
         """Write into `run`; `keep` metric rows survive from before a resume."""
         self.run, self.checkpoints = run, run / "checkpoints"
-        self.checkpoints.mkdir(exist_ok=True)
-        self.log = runs.MetricsLog(run, keep)
-        if self.options.tensorboard:
+        if self.main:
+            self.checkpoints.mkdir(exist_ok=True)
+        self.log = runs.MetricsLog(run, keep, write=self.main)
+        if self.options.tensorboard and self.main:
             self.tensorboard, note = TensorBoard.open(run, len(self.log.rows))
             self.notes += [note] if note else []
 
@@ -134,6 +144,8 @@ class Session:
 
     def save_state(self, stage: int, tensors: dict[str, torch.Tensor], state: Any) -> None:
         """last.safetensors: where the run is (stage, rows, steps) and the stage's own state."""
+        if not self.main:
+            return
         meta = {
             "stage": stage,
             "global_step": self.global_step,
@@ -146,6 +158,8 @@ class Session:
     def stage_done(self, index: int, name: str) -> None:
         """The model as the stage left it (after-<stage>.safetensors: a DBN samples best from
         its pretrained weights), and a resume point at the start of the next stage."""
+        if not self.main:
+            return
         runs.save_checkpoint(
             self.checkpoints / f"after-{name}.safetensors",
             runs.model_tensors(self.lowered.root),
@@ -157,6 +171,19 @@ class Session:
         self.reporter.close()
         if self.tensorboard is not None:
             self.tensorboard.close()
+        if self.world.parallel:
+            # A stage's DDP wrapper may still be held by an exception's frames; it must go
+            # before the process group does, or its threads abort the process at exit.
+            gc.collect()
+            leave()
+
+    def train_forward(self) -> Callable[..., Any]:
+        """The forward a stage's training steps call: across processes, DDP around the probe
+        (built per stage, after its units are frozen), compiled if asked."""
+        if not self.world.parallel:
+            return self.forward
+        wrapped = parallel(self.probe, self.world, self.device)
+        return compiled_forward(wrapped) if self.options.compile else wrapped
 
     def _tensors(self) -> dict[str, list[torch.Tensor]]:
         """Each split's arrays, in the objective's input order, moved to the device once."""

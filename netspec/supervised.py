@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from netspec import runs
+from netspec.distributed import shard, summed
 from netspec.metrics import FiniteGuard, Running, batch_metrics
 from netspec.optim import Schedule, make_optimizer, set_lr
 from netspec.plans import StagePlan
@@ -26,12 +27,21 @@ class Supervised:
         s, self.session, self.index, self.stage = session, session, index, stage
         n = s.splits["train"][0].shape[0]
         self.batch = min(stage.batch, n)
-        # A last batch of one sample is dropped: batch norm cannot train on it.
-        self.per_epoch = max(1, math.ceil(n / self.batch) - (n % self.batch == 1 and n > 1))
+        if self.batch < s.world.size:
+            raise TrainError(
+                f"stage `{stage.name}`: a batch of {self.batch} cannot be split between "
+                f"{s.world.size} processes; use a batch of at least {s.world.size}"
+            )
+        # A last batch too short to give every process two samples is dropped: batch norm cannot
+        # train on one sample, and a process with none would have no loss.
+        short = n % self.batch
+        drop = 0 < short < 2 * s.world.size and n > self.batch
+        self.per_epoch = max(1, math.ceil(n / self.batch) - drop)
         self.by_steps = stage.steps is not None
         self.total = stage.steps or (stage.epochs or 1) * self.per_epoch
         self.epochs = math.ceil(self.total / self.per_epoch)
         self.params = self._freeze()
+        self.forward = s.train_forward()  # after freezing: DDP syncs only what trains
         self.opt = make_optimizer(stage.optimizer, self.params)
         base_lr = float(stage.optimizer.params["lr"])
         self.schedule = Schedule(stage.schedule, base_lr, self.total, self.by_steps)
@@ -77,6 +87,7 @@ class Supervised:
         start = time.perf_counter()
         while self.pos < self.per_epoch and self.step < self.total:
             idx = self.perm[self.pos * self.batch : (self.pos + 1) * self.batch]  # (B,)
+            idx = shard(idx, s.world)  # this process's share: (B / processes,)
             self._step([t[idx] for t in s.splits["train"]])
             self.pos, self.step, s.global_step = self.pos + 1, self.step + 1, s.global_step + 1
             s.reporter.advance()
@@ -97,9 +108,10 @@ class Supervised:
         s = self.session
         set_lr(self.opt, self.schedule.lr(self.step, self.epoch))
         with s.autocast():
-            out = s.forward(*batch)
+            out = self.forward(*batch)
         loss = out["loss"]  # () weighted sum of the heads' losses
-        if self.guard.bad(loss, self.step + 1):
+        # Every process judges the summed loss, so all stop at the same step if one diverges.
+        if self.guard.bad(summed(loss, s.world), self.step + 1):
             self._diverged(self.step + 1)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -135,7 +147,7 @@ class Supervised:
             "step": self.step,
             "lr": self.opt.param_groups[0]["lr"],
         }
-        row.update({f"train/{k}": v for k, v in self.running.means().items()})
+        row.update({f"train/{k}": v for k, v in self._running_total().means().items()})
         for split in ("val", "test"):
             if split in s.splits:
                 row.update({f"{split}/{k}": v for k, v in s.evaluate(split).metrics.items()})
@@ -146,16 +158,30 @@ class Supervised:
         self._track(monitored)
         self.save()
 
+    def _running_total(self) -> Running:
+        """The running sums of every process's share of the epoch."""
+        if not self.session.world.parallel:
+            return self.running
+        sums, count = self.running.state()
+        total = Running()
+        world, device = self.session.world, self.session.device
+        total.restore(
+            {k: summed(sums[k], world) for k in sorted(sums)},  # the same order in every process
+            int(summed(torch.tensor(count, device=device), world)),
+        )
+        return total
+
     def _track(self, monitored: float) -> None:
         """Keep the best weights (best.safetensors; in memory for early stopping)."""
         s = self.session
         if self.best is None or monitored < self.best:
             self.best, self.best_epoch, self.bad = monitored, self.epoch, 0
-            runs.save_checkpoint(
-                s.checkpoints / "best.safetensors",
-                runs.model_tensors(s.lowered.root),
-                {"stage": self.stage.name, "epoch": self.epoch, "monitored": monitored},
-            )
+            if s.main:
+                runs.save_checkpoint(
+                    s.checkpoints / "best.safetensors",
+                    runs.model_tensors(s.lowered.root),
+                    {"stage": self.stage.name, "epoch": self.epoch, "monitored": monitored},
+                )
             if self.stage.early_stop is not None:
                 self.best_weights = {
                     k: v.detach().clone() for k, v in s.lowered.root.state_dict().items()
@@ -189,15 +215,16 @@ class Supervised:
         tensors, optim = runs.optimizer_state(self.opt)
         if self.best_weights is not None:
             tensors.update({f"best/{k}": v for k, v in self.best_weights.items()})
+        running = self._running_total() if self.pos else self.running  # all processes' sums
         if self.pos:  # inside an epoch: its order and running sums
             tensors["progress/perm"] = self.perm
-            sums, _ = self.running.state()
+            sums, _ = running.state()
             tensors.update({f"progress/sums/{k}": v for k, v in sums.items()})
         meta = {
             "epoch": self.epoch,
             "pos": self.pos,
             "step": self.step,
-            "count": self.running.count,
+            "count": running.count,
             "seconds": self.seconds,
             "schedule": self.schedule.state(),
             "early": [self.best, self.best_epoch, self.bad, self.stopped],
@@ -218,7 +245,8 @@ class Supervised:
         if self.pos:
             self.perm = ckpt.tensors["progress/perm"].to(self.session.device)
             sums = {k: v.to(self.session.device) for k, v in ckpt.group("progress/sums").items()}
-            self.running.restore(sums, meta["count"])
+            if self.session.main:  # the saved sums are every process's: counted once, here
+                self.running.restore(sums, meta["count"])
 
 
 def supervised(session: Session, index: int, stage: StagePlan, ckpt: Checkpoint | None) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 from netspec import runs
 from netspec.api import Compiled
 from netspec.data import Dataset
+from netspec.distributed import shared
 from netspec.lower import Lowered
 from netspec.metrics import Evaluation, HeadSpec
 from netspec.plans import StagePlan, TrainPlan
@@ -147,7 +148,8 @@ def train(
     except Stopped:
         status = "stopped"
     except TrainError as exc:
-        _ended(session.run, "failed", error=str(exc))
+        if session.main:
+            _ended(session.run, "failed", error=str(exc))
         raise
     finally:
         session.close()
@@ -167,12 +169,19 @@ def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
     text = compiled.sources.text(file) or ""
     settings = _settings(session, file, compiled)
     if options.resume is None:
-        run = runs.new_run_dir(options.runs_root, plan.network, options.run_dir)
+        made = (
+            runs.new_run_dir(options.runs_root, plan.network, options.run_dir)
+            if session.main
+            else None
+        )
+        run = shared(made, session.world)  # process 0 names the folder for all
         session.attach(run, keep=None)
-        runs.write_spec(run, text, file, options.overrides)
-        sizes = {n: len(session.splits.get(n, [[]])[0]) for n in SPLITS}
-        manifest = runs.manifest(settings, plan, sizes, options.argv)
-        runs.write_json(run / "manifest.json", manifest)
+        if session.main:
+            runs.write_spec(run, text, file, options.overrides)
+            sizes = {n: len(session.splits.get(n, [[]])[0]) for n in SPLITS}
+            manifest = runs.manifest(settings, plan, sizes, options.argv)
+            manifest["processes"] = session.world.size
+            runs.write_json(run / "manifest.json", manifest)
         return None
     run = options.resume
     manifest = runs.read_manifest(run)
@@ -189,7 +198,8 @@ def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
     )
     if int(ckpt.meta["stage"]) >= len(plan.stages):
         session.notes.append(f"{run} has finished training; evaluating and plotting it again")
-    runs.write_json(run / "manifest.json", manifest)
+    if session.main:
+        runs.write_json(run / "manifest.json", manifest)
     return ckpt
 
 
@@ -223,7 +233,7 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
     run, rows = session.run, session.log.rows
     plots: list[Path] = []
     drawing = None
-    if status == "done":
+    if status == "done" and session.main:
         if session.options.plots:
             plots = write_plots(run, rows, session.heads, _confusions(session, final))
             plots += write_unit_plots(run, session.lowered, session.graph)
@@ -234,7 +244,8 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
             if note is not None:
                 session.reporter.note(note)
                 drawing = None
-    _ended(run, status, final={"split": split, **final.metrics})
+    if session.main:
+        _ended(run, status, final={"split": split, **final.metrics})
     best = session.checkpoints / "best.safetensors"
     return TrainResult(
         run,

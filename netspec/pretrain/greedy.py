@@ -37,7 +37,7 @@ class Greedy:
             self.unit = i
             self._train_unit(self.stage.greedy[i])
             self.epoch, self.saved = 0, None
-        if s.options.plots:
+        if s.options.plots and s.main:
             self._write_samples()
         s.stage_done(self.index, self.stage.name)
 
