@@ -78,12 +78,14 @@ class GRU(nn.Module):  # specs/rnn.net
 class Multimodal(nn.Module):  # specs/multimodal.net: an RBM's up pass is sigmoid(W v + c)
     def __init__(self) -> None:
         super().__init__()
-        self.top, self.bottom = nn.Linear(32, 32), nn.Linear(32, 32)
+        self.top1, self.top2 = nn.Linear(32, 48), nn.Linear(48, 32)
+        self.bottom1, self.bottom2 = nn.Linear(32, 48), nn.Linear(48, 32)
         self.joint, self.out = nn.Linear(64, 64), nn.Linear(64, 10)
 
     def forward(self, top: torch.Tensor, bottom: torch.Tensor) -> torch.Tensor:
-        h = torch.cat((torch.sigmoid(self.top(top)), torch.sigmoid(self.bottom(bottom))), dim=1)
-        logits: torch.Tensor = self.out(torch.sigmoid(self.joint(h)))
+        t = torch.sigmoid(self.top2(torch.sigmoid(self.top1(top))))
+        b = torch.sigmoid(self.bottom2(torch.sigmoid(self.bottom1(bottom))))
+        logits: torch.Tensor = self.out(torch.sigmoid(self.joint(torch.cat((t, b), dim=1))))
         return logits
 
 
@@ -141,8 +143,10 @@ CASES = (
         Multimodal,
         ("top", "bottom"),
         {
-            **_rbm("top", "top_h"),
-            **_rbm("bottom", "bottom_h"),
+            **_rbm("top1", "top_h1"),
+            **_rbm("top2", "top_h2"),
+            **_rbm("bottom1", "bottom_h1"),
+            **_rbm("bottom2", "bottom_h2"),
             **_rbm("joint", "joint"),
             **{f"out.{p}": f"y.{p}" for p in ("weight", "bias")},
         },
