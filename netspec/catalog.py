@@ -114,6 +114,14 @@ def _bars(p: Mapping[str, Any]) -> tuple[Field, ...]:
     )
 
 
+# The reviews' vocabulary: token 0 is `not`, then REVIEW_POLAR positive and REVIEW_POLAR negative
+# words, the rest neutral; a sentence needs four odd slots (three sentiment words and a decoy),
+# each after room for a `not`.
+REVIEW_POLAR = 8
+REVIEW_MIN_VOCAB = 2 * REVIEW_POLAR + 8
+REVIEW_MIN_LENGTH = 9
+
+
 def _reviews(p: Mapping[str, Any]) -> tuple[Field, ...]:
     return (
         Field("words", FEATURES, TensorType((p["length"],), "class", p["vocab"])),
@@ -241,14 +249,14 @@ SOURCES: dict[str, Source] = {
                     "int",
                     "vocabulary size: `not`, 8 positive and 8 negative words, the rest neutral",
                     1000,
-                    check=_at_least(24),  # datasets_synthetic.MIN_VOCAB
+                    check=_at_least(REVIEW_MIN_VOCAB),
                 ),
                 ParamSpec(
                     "length",
                     "int",
                     "words per sentence",
                     20,
-                    check=_at_least(9),  # datasets_synthetic.MIN_LENGTH
+                    check=_at_least(REVIEW_MIN_LENGTH),
                 ),
                 *_SPLIT,
             ),

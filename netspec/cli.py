@@ -492,7 +492,9 @@ def _train(args: argparse.Namespace) -> int:
     except (TrainError, RunError) as exc:
         print(f"netspec train: {exc}", file=sys.stderr)
         return 1
-    if os.environ.get("RANK", "0") == "0":  # under torchrun, process 0 speaks for all
+    from netspec.distributed import world_from_env
+
+    if world_from_env().main:  # under torchrun, process 0 speaks for all
         _summary(result, args.quiet)
     return 0
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from netspec.catalog import REVIEW_MIN_LENGTH, REVIEW_MIN_VOCAB, REVIEW_POLAR
+
 WAVE_NAMES = ("sine", "square", "triangle", "sawtooth")
 BAR_NAMES = ("rows", "columns")  # class 0: full rows lit, class 1: full columns lit
 MOON_NAMES = ("upper", "lower")
@@ -89,12 +91,8 @@ def bars(n: int, size: int, seed: int) -> Arrays:
     return images.reshape(n, size * size).astype(np.float64), y
 
 
-# The reviews' vocabulary: token 0 is `not`, then POLAR positive and POLAR negative words; the rest
-# are neutral filler.
-NOT = 0
-POLAR = 8
-MIN_VOCAB = 2 * POLAR + 8
-MIN_LENGTH = 9  # four odd slots: three sentiment words and a decoy, each after room for `not`
+NOT = 0  # the token `not`; the vocabulary's layout is in netspec.catalog
+POLAR, MIN_VOCAB, MIN_LENGTH = REVIEW_POLAR, REVIEW_MIN_VOCAB, REVIEW_MIN_LENGTH
 
 
 def reviews(n: int, vocab: int, length: int, seed: int) -> Arrays:

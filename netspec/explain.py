@@ -8,13 +8,17 @@ from netspec import catalog
 from netspec.units import REGISTRY
 from netspec.units.base import ParamSpec
 
-# The train catalogues in the order a train section is written.
-CATALOGUES: dict[str, dict[str, catalog.Entry]] = {
-    "data sources (data = ...)": dict(catalog.SOURCES),
-    "optimizers (optimizer = ...)": dict(catalog.OPTIMIZERS),
-    "learning-rate schedules (schedule = ...)": dict(catalog.SCHEDULES),
-    "pretraining methods (method = ..., in a stage with greedy = [...])": dict(catalog.METHODS),
-}
+# The train catalogues in the order a train section is written: title, one entry's kind, entries.
+CATALOGUES: tuple[tuple[str, str, dict[str, catalog.Entry]], ...] = (
+    ("data sources (data = ...)", "data source", dict(catalog.SOURCES)),
+    ("optimizers (optimizer = ...)", "optimizer", dict(catalog.OPTIMIZERS)),
+    ("learning-rate schedules (schedule = ...)", "learning-rate schedule", dict(catalog.SCHEDULES)),
+    (
+        "pretraining methods (method = ..., in a stage with greedy = [...])",
+        "pretraining method",
+        dict(catalog.METHODS),
+    ),
+)
 
 
 def show(value: object) -> str:
@@ -97,26 +101,26 @@ def train_listing() -> str:
     for title, keys in groups.items():
         lines.append(f"{title}:")
         lines += [f"  {name:<{width}}  {_setting_doc(name)}" for name in keys]
-    for title, entries in CATALOGUES.items():
+    for title, _, entries in CATALOGUES:
         lines.append(f"{title}:")
         for entry in entries.values():
             lines.append(f"  {_signature(entry.name, entry.params)}  {entry.doc}")
     return "\n".join(lines) + "\n"
 
 
-def catalogue_entry(name: str) -> catalog.Entry | None:
-    for entries in CATALOGUES.values():
+def catalogue_entry(name: str) -> tuple[str, catalog.Entry] | None:
+    """The kind and entry of a data source, optimizer, schedule or method called `name`."""
+    for _, kind, entries in CATALOGUES:
         if name in entries:
-            return entries[name]
+            return kind, entries[name]
     return None
 
 
 def entry_page(name: str) -> str:
     """One data source, optimizer, schedule or method: its doc and parameters."""
-    entry = catalogue_entry(name)
-    assert entry is not None, name
-    title = next(t for t, entries in CATALOGUES.items() if name in entries)
-    kind = title.split(" (")[0].rstrip("s")
+    found = catalogue_entry(name)
+    assert found is not None, name
+    kind, entry = found
     lines = [f"{name}: {entry.doc}", f"  ({kind})"]
     lines += _param_lines(entry.params)
     if name in catalog.METHODS:
