@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from timing import ROOT, best_of, report_zoo, zoo_processes
 
 from netspec.api import compile
-from netspec.draw import draw
-from netspec.render_dot import find_renderer
+from netspec.views.draw import draw
+from netspec.views.render_dot import find_renderer
 
 DRAW_TARGET_S = 3.0  # DOT build + SVG render of the generated network
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import netspec
-from netspec.train import TrainOptions, train
+from netspec.training.run import TrainOptions, train
 
 BODIES = {
     "logistic": ("[40]", "y = signal -> softmax(10)"),

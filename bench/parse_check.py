@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from timing import ROOT, best_of, pin_to_one_core, report_zoo, zoo_processes
 
 from netspec.api import compile
-from netspec.parser import parse
+from netspec.lang.parser import parse
 
 CHECK_TARGET_S = 1.0  # parse + build + check of the generated spec
 

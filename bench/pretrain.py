@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/pretrain.py           # --only rbm dbn --threads 2 --keep runs-bench
 
-Each case is `netspec.train.train(compile_file(spec), TrainOptions(quiet=True, ...))` in a run
-folder under a temporary directory (or --keep DIR), exactly as `netspec train` runs it:
+Each case is `netspec.train(compile_file(spec), TrainOptions(quiet=True, ...))` in a run folder
+under a temporary directory (or --keep DIR), exactly as `netspec train` runs it:
 
   rbm                  specs/rbm.net, RBM features + softmax regression on the nudged digits
                        (scikit-learn's gallery recipe: 94 % published, 78 % on raw pixels)
@@ -29,11 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from netspec import ast  # noqa: E402  (after the path set-up, so it runs from a checkout)
 from netspec.api import Compiled, compile  # noqa: E402
-from netspec.diagnostics import NetspecError  # noqa: E402
-from netspec.parser import parse  # noqa: E402
-from netspec.printer import format_module  # noqa: E402
+from netspec.diagnostics.core import NetspecError  # noqa: E402
+from netspec.lang import ast  # noqa: E402  (after the path set-up, so it runs from a checkout)
+from netspec.lang.parser import parse  # noqa: E402
+from netspec.lang.printer import format_module  # noqa: E402
 
 BASELINE = "dbn_no_pretrain"
 
@@ -94,8 +94,8 @@ def without_stage(text: str, stage: str, file: str) -> str:
 
 
 def run(case: Case, root: Path, threads: int, plots: bool) -> Outcome:
-    from netspec.runs import RunError
-    from netspec.train import TrainError, TrainOptions, train
+    from netspec.training.run import TrainError, TrainOptions, train
+    from netspec.training.runs import RunError
 
     outcome = Outcome(case)
     start = time.perf_counter()

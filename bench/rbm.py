@@ -32,8 +32,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM
 from threadpoolctl import threadpool_limits
 
-from netspec.nn.energy import RBM
-from netspec.pretrain.rbm import CDSettings, ContrastiveDivergence
+from netspec.backend.nn.energy import RBM
+from netspec.training.pretrain.rbm import CDSettings, ContrastiveDivergence
 
 
 def nudged_digits() -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from netspec.api import compile_file  # noqa: E402
-from netspec.lower import Lowered, lower  # noqa: E402
+from netspec.backend.lower import Lowered, lower  # noqa: E402
 
 
 # --- the same networks, by hand -------------------------------------------------------------------

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from netspec.api import compile, compile_file, total_params
 from netspec.check import equation
-from netspec.diagnostics import NetspecError
+from netspec.diagnostics.core import NetspecError
+from netspec.diagnostics.render import render_text
 from netspec.ir import Graph, Role
-from netspec.render import render_text
 
 ZOO = Path(__file__).resolve().parent.parent / "specs"
 

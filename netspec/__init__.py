@@ -9,11 +9,11 @@ The public surface is re-exported here; everything else is internal.
 """
 
 from netspec.api import Compiled, compile, compile_file
-from netspec.diagnostics import Diagnostic, Label, NetspecError, Severity
+from netspec.diagnostics.core import Diagnostic, Label, NetspecError, Severity
+from netspec.diagnostics.render import render_json, render_short, render_text
 from netspec.ir import Graph, Node, Role
-from netspec.parser import parse
-from netspec.printer import format_module
-from netspec.render import render_json, render_short, render_text
+from netspec.lang.parser import parse
+from netspec.lang.printer import format_module
 from netspec.types import TensorType
 from netspec.units import REGISTRY, register
 from netspec.units.base import ParamSpec, ShapeError, Signature, UnitKind

@@ -6,17 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netspec import ast
-from netspec.build import build, evaluate_lets
+from netspec.build.network import build, evaluate_lets
+from netspec.build.program import Program, gather
+from netspec.build.values import Env, evaluate
 from netspec.check import check
-from netspec.diagnostics import Diagnostic, NetspecError, Severity, did_you_mean, error
-from netspec.draw import draw
+from netspec.diagnostics.core import Diagnostic, NetspecError, Severity, did_you_mean, error
 from netspec.ir import Graph, Role
-from netspec.parser import parse
-from netspec.program import Program, gather
-from netspec.source import Sources
-from netspec.trainspec import TrainPlan, plan_training
-from netspec.values import Env, evaluate
+from netspec.lang import ast
+from netspec.lang.parser import parse
+from netspec.lang.source import Sources
+from netspec.plan.trainspec import TrainPlan, plan_training
+from netspec.views.draw import draw
 
 
 @dataclass

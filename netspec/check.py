@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from netspec.diagnostics import Diagnostic, error
+from netspec.diagnostics.core import Diagnostic, error
 from netspec.ir import Graph, Node, Role
-from netspec.source import Sources, Span
+from netspec.lang.source import Sources, Span
 from netspec.units import REGISTRY
 from netspec.units.base import EquationContext, ShapeError
 

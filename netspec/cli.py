@@ -12,19 +12,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from netspec import __version__, explain
+from netspec import __version__
 from netspec.api import Compiled, compile, total_params
 from netspec.check import equation
-from netspec.codes import CODES
-from netspec.codes import explain as explain_code
-from netspec.diagnostics import NetspecError
-from netspec.draw import VIEWS, draw
+from netspec.diagnostics.codes import CODES
+from netspec.diagnostics.codes import explain as explain_code
+from netspec.diagnostics.core import NetspecError
+from netspec.diagnostics.render import render_json, render_short, render_text
 from netspec.ir import Graph, Role
-from netspec.parser import parse
-from netspec.printer import format_module
-from netspec.render import render_json, render_short, render_text
-from netspec.render_dot import FORMATS, RenderError, render
+from netspec.lang.parser import parse
+from netspec.lang.printer import format_module
 from netspec.units import REGISTRY
+from netspec.views import explain
+from netspec.views.draw import VIEWS, draw
+from netspec.views.render_dot import FORMATS, RenderError, render
 
 
 class _Usage(Exception):
@@ -467,8 +468,8 @@ def _train(args: argparse.Namespace) -> int:
         _resumed(args)
     compiled = _compile(args)  # spec errors stop here, before torch is imported
     _networks(compiled, args)  # an unknown --network is a usage error, as for the other commands
-    from netspec.runs import RunError
-    from netspec.train import TrainError, TrainOptions, train
+    from netspec.training.run import TrainError, TrainOptions, train
+    from netspec.training.runs import RunError
 
     options = TrainOptions(
         network=args.network,
@@ -492,7 +493,7 @@ def _train(args: argparse.Namespace) -> int:
     except (TrainError, RunError) as exc:
         print(f"netspec train: {exc}", file=sys.stderr)
         return 1
-    from netspec.distributed import world_from_env
+    from netspec.training.distributed import world_from_env
 
     if world_from_env().main:  # under torchrun, process 0 speaks for all
         _summary(result, args.quiet)
@@ -500,7 +501,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _summary(result: Any, quiet: bool) -> None:
-    from netspec.progress import metrics_table
+    from netspec.training.progress import metrics_table
 
     if result.status == "stopped":
         print(f"stopped with a checkpoint; continue with --resume {result.run_dir}")
@@ -522,9 +523,9 @@ def _eval(args: argparse.Namespace) -> int:
     compiled = _compile(args)
     _networks(compiled, args)
     _require_checkpoint(args.checkpoint)
-    from netspec.progress import metrics_table
-    from netspec.runs import RunError
-    from netspec.train import TrainError, TrainOptions, evaluate_checkpoint
+    from netspec.training.progress import metrics_table
+    from netspec.training.run import TrainError, TrainOptions, evaluate_checkpoint
+    from netspec.training.runs import RunError
 
     options = TrainOptions(network=args.network, device=args.device, quiet=True)
     try:
@@ -562,7 +563,7 @@ def _export(args: argparse.Namespace) -> int:
     _networks(compiled, args)
     if args.checkpoint is not None:
         _require_checkpoint(args.checkpoint)
-    from netspec.export import run_export
+    from netspec.backend.export import run_export
 
     try:
         out = run_export(compiled, args.format, args.output, args.checkpoint, args.network)
@@ -618,16 +619,16 @@ def _sample(args: argparse.Namespace) -> int:
         raise _Usage("the file defines no network to sample from")
     _require_checkpoint(args.checkpoint)
     graph = compiled.network(args.network)
-    from netspec.sample import SampleError, find_stack
+    from netspec.report.sample import SampleError, find_stack
 
     try:
         find_stack(graph)  # a network without RBMs stops here, before lowering it
     except SampleError as exc:
         print(f"netspec sample: {exc}", file=sys.stderr)
         return 1
-    from netspec.lower import lower
-    from netspec.runs import RunError, load_checkpoint, load_model
-    from netspec.sample import sample, training_inputs, write_samples
+    from netspec.backend.lower import lower
+    from netspec.report.sample import sample, training_inputs, write_samples
+    from netspec.training.runs import RunError, load_checkpoint, load_model
 
     lowered = lower(graph, compiled.sources)
     try:

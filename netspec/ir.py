@@ -9,7 +9,7 @@ from typing import Any
 
 import networkx as nx
 
-from netspec.source import Span
+from netspec.lang.source import Span
 from netspec.types import TensorType
 
 
@@ -54,7 +54,7 @@ class Node:
 class Graph:
     """A network: nodes by id in insertion order, edges with input ports.
 
-    >>> from netspec.source import NOWHERE
+    >>> from netspec.lang.source import NOWHERE
     >>> g = Graph("n")
     >>> _ = g.add(Node("x", Role.INPUT, "input", NOWHERE))
     >>> _ = g.add(Node("y", Role.UNIT, "relu", NOWHERE), inputs=["x"])

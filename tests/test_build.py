@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from netspec.api import compile, compile_file
-from netspec.diagnostics import NetspecError
+from netspec.diagnostics.core import NetspecError
 from netspec.ir import Graph, Role
 
 

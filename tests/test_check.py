@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netspec.api import compile, total_params
-from netspec.diagnostics import NetspecError
+from netspec.diagnostics.core import NetspecError
 
 
 def _types(body: str) -> dict[str, str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from netspec.parser import parse
-from netspec.printer import format_module
+from netspec.lang.parser import parse
+from netspec.lang.printer import format_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -248,7 +248,7 @@ def test_explain_one_kind() -> None:
 
 
 def test_explain_train_lists_every_setting_and_catalogue_entry() -> None:
-    from netspec import catalog
+    from netspec.plan import catalog
 
     run = netspec("explain", "train")
     assert run.returncode == 0, run.stderr

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netspec import data as data_module
 from netspec.api import compile, compile_file
-from netspec.data import DataError, Dataset, Split, load
-from netspec.diagnostics import NetspecError
+from netspec.data import loading as data_module
+from netspec.data.loading import DataError, Dataset, Split, load
+from netspec.diagnostics.core import NetspecError
 from netspec.ir import Graph
-from netspec.plans import DataPlan
+from netspec.plan.plans import DataPlan
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAINED = [p for p in sorted((ROOT / "specs").glob("*.net")) if "\ntrain " in p.read_text()]
@@ -282,7 +282,7 @@ def _review_spec(data: str, words: str = "class(40)[T]") -> str:
 
 
 def test_reviews_are_token_ids_labelled_by_their_majority_sentiment() -> None:
-    from netspec.datasets_synthetic import NOT, POLAR
+    from netspec.data.synthetic import NOT, POLAR
 
     ds = _load(_review_spec("reviews(n=300, vocab=40, length=12, test=0.0, seed=5)"))
     words, labels = ds.train.arrays["words"], ds.train.arrays["sentiment"]
@@ -552,7 +552,7 @@ def test_nudge_must_be_a_bool() -> None:
 
 def test_importing_data_does_not_import_torch_or_the_sources() -> None:
     code = (
-        "import sys, netspec.data\n"
+        "import sys, netspec.data.loading\n"
         "loaded = [m for m in ('torch', 'sklearn', 'mnist1d') if m in sys.modules]\n"
         "assert not loaded, loaded\n"
     )

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from netspec.api import compile, compile_file
-from netspec.codes import CODES, explain
-from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
-from netspec.parse_errors import _MISTAKES
-from netspec.render import render_json, render_short, render_text
-from netspec.source import Sources, Span
+from netspec.diagnostics.codes import CODES, explain
+from netspec.diagnostics.core import Diagnostic, NetspecError, did_you_mean, error
+from netspec.diagnostics.render import render_json, render_short, render_text
+from netspec.lang.parse_errors import _MISTAKES
+from netspec.lang.source import Sources, Span
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "tests" / "cases" / "invalid").glob("*.net"))

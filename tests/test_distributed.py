@@ -12,9 +12,9 @@ import pytest
 import torch
 
 import netspec
-from netspec.distributed import World, shard, world_from_env
-from netspec.runs import load_checkpoint
-from netspec.train import TrainOptions, train
+from netspec.training.distributed import World, shard, world_from_env
+from netspec.training.run import TrainOptions, train
+from netspec.training.runs import load_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from netspec.api import Compiled, compile
-from netspec.dot import OBSERVED
-from netspec.draw import FROZEN, IDLE, TRAINED, draw
-from netspec.render_dot import PURE, find_renderer
+from netspec.views.dot import OBSERVED
+from netspec.views.draw import FROZEN, IDLE, TRAINED, draw
+from netspec.views.render_dot import PURE, find_renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.net"))
@@ -395,7 +395,7 @@ def test_draw_never_imports_torch() -> None:
     code = (
         "import sys\n"
         "import netspec\n"
-        "from netspec.draw import draw\n"
+        "from netspec.views.draw import draw\n"
         "svg = draw(netspec.compile_file('specs/dbn.net'), fmt='svg')\n"
         "assert svg.startswith(b'<?xml'), svg[:40]\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"

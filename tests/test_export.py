@@ -18,14 +18,14 @@ import torch
 from safetensors.torch import save_file
 
 from netspec.api import compile, compile_file
-from netspec.export import (
+from netspec.backend.export import (
     export_onnx,
     export_python,
     load_checkpoint,
     network_class,
     run_export,
 )
-from netspec.lower import Lowered, lower
+from netspec.backend.lower import Lowered, lower
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.net"))

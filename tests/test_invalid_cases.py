@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from netspec.api import compile
-from netspec.diagnostics import NetspecError
-from netspec.render import render_text
+from netspec.diagnostics.core import NetspecError
+from netspec.diagnostics.render import render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "tests" / "cases" / "invalid").glob("*.net"))

@@ -24,12 +24,12 @@ from hypothesis import strategies as st
 from torch import fx, nn
 
 from netspec.api import Compiled, compile, compile_file
-from netspec.diagnostics import NetspecError
+from netspec.backend.lower import Lowered, lower
+from netspec.backend.nn.conv import WidePool
+from netspec.backend.nn.recurrent import Recurrent
+from netspec.backend.nn.sparse_coding import SparseCode
+from netspec.diagnostics.core import NetspecError
 from netspec.ir import Graph, Role
-from netspec.lower import Lowered, lower
-from netspec.nn.conv import WidePool
-from netspec.nn.recurrent import Recurrent
-from netspec.nn.sparse_coding import SparseCode
 from netspec.types import TensorType
 from netspec.units import REGISTRY, UnitKind
 

@@ -24,7 +24,7 @@ USE_INSTALLED = r"""
 import importlib.resources, json, sys
 from pathlib import Path
 import netspec
-from netspec.parser import grammar_text
+from netspec.lang.parser import grammar_text
 target = Path(sys.argv[1]).resolve()
 here = Path(netspec.__file__).resolve()
 assert target in here.parents, f"netspec imported from {here}, not from {target}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from netspec import ast
-from netspec.diagnostics import NetspecError
-from netspec.parser import grammar_text, parse
+from netspec.diagnostics.core import NetspecError
+from netspec.lang import ast
+from netspec.lang.parser import grammar_text, parse
 
 
 def _network(text: str) -> ast.Network:

@@ -1,4 +1,4 @@
-"""netspec.plots_units: filters of first-layer RBMs and autoencoders, atoms of dictionaries."""
+"""netspec.report.unit_plots: filters of RBMs and autoencoders, atoms of dictionaries."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import torch
 from matplotlib.image import imread
 
 from netspec.api import compile
+from netspec.backend.lower import Lowered, lower
+from netspec.backend.nn.energy import RBM
+from netspec.backend.nn.sparse_coding import SparseCode
 from netspec.ir import Graph
-from netspec.lower import Lowered, lower
-from netspec.nn.energy import RBM
-from netspec.nn.sparse_coding import SparseCode
-from netspec.plots_units import (
+from netspec.report.unit_plots import (
     GAP,
     MAX_CELLS,
     grid_layout,

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import netspec
-from netspec.nn.energy import RBM
-from netspec.pretrain.rbm import CDSettings, ContrastiveDivergence, reconstruction_error
-from netspec.train import TrainOptions, TrainResult, train
+from netspec.backend.nn.energy import RBM
+from netspec.training.pretrain.rbm import CDSettings, ContrastiveDivergence, reconstruction_error
+from netspec.training.run import TrainOptions, TrainResult, train
 
 STACK = """
 network stack {

@@ -21,12 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netspec import ast
 from netspec.api import compile
-from netspec.diagnostics import NetspecError
-from netspec.parse_errors import KEYWORDS as PARSER_KEYWORDS
-from netspec.parser import MAX_NESTING, parse
-from netspec.printer import format_module
+from netspec.diagnostics.core import NetspecError
+from netspec.lang import ast
+from netspec.lang.parse_errors import KEYWORDS as PARSER_KEYWORDS
+from netspec.lang.parser import MAX_NESTING, parse
+from netspec.lang.printer import format_module
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = frozenset(PARSER_KEYWORDS)  # use let network block train stage input output loss

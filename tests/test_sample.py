@@ -9,13 +9,11 @@ import pytest
 import torch
 from matplotlib.image import imread
 
-from netspec import runs
 from netspec.api import Compiled, compile
+from netspec.backend.lower import Lowered, lower
+from netspec.backend.nn.energy import RBM
 from netspec.cli import main
-from netspec.lower import Lowered, lower
-from netspec.nn.energy import RBM
-from netspec.plots_units import GAP, GAP_COLOUR, scale_for
-from netspec.sample import (
+from netspec.report.sample import (
     SampleError,
     find_stack,
     gibbs,
@@ -23,6 +21,8 @@ from netspec.sample import (
     training_inputs,
     write_samples,
 )
+from netspec.report.unit_plots import GAP, GAP_COLOUR, scale_for
+from netspec.training import runs
 
 STACK = """network tiny {
     input pixels: [16]

@@ -16,8 +16,8 @@ import torch
 from safetensors import safe_open
 
 import netspec
-from netspec import runs
-from netspec.train import TrainError, TrainOptions, TrainResult, train
+from netspec.training import runs
+from netspec.training.run import TrainError, TrainOptions, TrainResult, train
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from netspec.api import compile
-from netspec.catalog import METHODS, OPTIMIZERS, SCALARS, SCHEDULES, SOURCES, method_kinds
-from netspec.diagnostics import NetspecError
-from netspec.trainspec import TrainPlan
+from netspec.diagnostics.core import NetspecError
+from netspec.plan.catalog import METHODS, OPTIMIZERS, SCALARS, SCHEDULES, SOURCES, method_kinds
+from netspec.plan.trainspec import TrainPlan
 
 DBN = """
 network dbn {

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from netspec import ast
 from netspec.api import compile_file, total_params
 from netspec.check import equation
 from netspec.ir import Graph, Role
-from netspec.parser import parse
-from netspec.printer import format_module
+from netspec.lang import ast
+from netspec.lang.parser import parse
+from netspec.lang.printer import format_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.net"))

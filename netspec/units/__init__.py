@@ -17,7 +17,7 @@ from netspec.units import (
     shape,
     sparse_coding,
 )
-from netspec.units.base import REQUIRED, ParamSpec, ShapeError, Signature, UnitKind
+from netspec.units.base import REQUIRED, Drawing, ParamSpec, ShapeError, Signature, UnitKind
 
 _FAMILIES = (
     regression,
@@ -47,7 +47,7 @@ def register(kind: UnitKind, *, replace: bool = False) -> UnitKind:
 for _family in _FAMILIES:
     _module = _family.__name__.rsplit(".", 1)[1]
     for _kind in _family.KINDS:
-        default = f"netspec.nn.{_module}:{_kind.name}"
+        default = f"netspec.backend.nn.{_module}:{_kind.name}"
         register(_kind if _kind.lower else replace(_kind, lower=default))
 
 
@@ -58,6 +58,7 @@ def lookup(name: str) -> UnitKind | None:
 __all__ = [
     "REGISTRY",
     "REQUIRED",
+    "Drawing",
     "ParamSpec",
     "ShapeError",
     "Signature",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netspec.types import TensorType
 from netspec.units.base import (
+    Drawing,
     EquationContext,
     EquationRule,
     Params,
@@ -49,6 +50,7 @@ def _kind(name: str, doc: str, formula: str, params: tuple[ParamSpec, ...] = ())
         shape=elementwise(name),
         equation=_eq(formula),
         example=f"input x: [16]\ny = x -> {name}",
+        drawing=Drawing(neurons="fold"),
     )
 
 

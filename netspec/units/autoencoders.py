@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netspec.types import TensorType
 from netspec.units.base import (
+    Drawing,
     EquationContext,
     Params,
     ParamSpec,
@@ -95,6 +96,8 @@ KINDS = (
         count=_count,
         equation=_eq,
         example="input x: [16]\nh = autoencoder(x, 8, noise=0.3)",
+        drawing=Drawing(latent=True, neurons="row"),
+        pictures="filters",
         pretrain=("reconstruction",),
     ),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from netspec.types import TensorType
 
@@ -98,10 +98,35 @@ def no_params(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
     return 0
 
 
+NeuronView = Literal["box", "row", "fold", "fold_after_box", "junction", "side_by_side"]
+Pictures = Literal["", "filters", "atoms"]
+SamplingRole = Literal["", "layer", "join"]
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """How the two drawings show a kind (views/draw.py and views/neurons.py).
+
+    `neurons` is its place in the neuron view: `row` (a layer of neurons fully connected to
+    the row it reads), `fold` (named inside the layer it follows: activations, regularizers),
+    `fold_after_box` (folded only into a box, never into a row: pooling after a convolution),
+    `junction` (an elementwise merge of rows of its size: a row of junctions), `side_by_side`
+    (a concat of rows: the rows themselves), or `box` (a rounded box with its shape).
+    """
+
+    latent: bool = False  # a hidden random variable (RBM, autoencoder, sparse code): an ellipse
+    undirected: bool = False  # its input edge is an undirected coupling (an RBM's)
+    recurrent: bool = False  # drawn with a `t-1` self-loop
+    junction: str = ""  # a merge, drawn as a junction circle with this symbol (`+`, `x`, `||`)
+    neurons: NeuronView = "box"
+
+
 @dataclass(frozen=True)
 class UnitKind:
     """A registry entry. `role` is `unit` or `loss`; `pretrain` names the unsupervised methods
-    a `stage` may apply to it (cd, pcd, reconstruction, dictionary)."""
+    a `stage` may apply to it (cd, pcd, reconstruction, dictionary); the method's catalogue
+    entry names its rule. The hooks below are what the later stages ask of a kind, so that
+    none of them compares kind names."""
 
     name: str
     family: str
@@ -113,12 +138,24 @@ class UnitKind:
     count: CountRule = no_params
     role: str = "unit"
     pretrain: tuple[str, ...] = ()
-    undirected: bool = False  # drawn as an undirected coupling (RBM)
-    recurrent: bool = False  # drawn with a self-loop
-    merge: bool = False  # drawn as a junction
+    drawing: Drawing = Drawing()
+    # Values pass through it unchanged but for their layout (flatten, reshape; dropout at
+    # evaluation): unit plots look through it to the network input, samples are carried across.
+    layout_only: bool = False
+    # What report/unit_plots draws of a trained module's `pictures()` (one picture a row):
+    # `filters` of a unit fed by a network input, or `atoms` of a dictionary, wherever it is.
+    pictures: Pictures = ""
+    # Its part in sampling from a network's RBM stack (report/sample.py): `layer` (an RBM of the
+    # stack), `join` (a concat of flat layers: split on the way down), or none.
+    sampling: SamplingRole = ""
+    eager: bool = False  # runs eagerly under `--compile` (torch.compile cannot trace it)
     # "package.module:function" building the torch lowering; a path, so checking never imports
-    # torch. Built-in kinds default to netspec.nn.<family module>:<kind>.
+    # torch. Built-in kinds default to netspec.backend.nn.<family module>:<kind>.
     lower: str = ""
+
+    @property
+    def is_merge(self) -> bool:
+        return bool(self.drawing.junction)
 
 
 # Parameter checks shared by the families.

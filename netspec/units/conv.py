@@ -8,6 +8,7 @@ from typing import Any
 from netspec.types import Dim, TensorType, window_out
 from netspec.units.base import (
     CountRule,
+    Drawing,
     EquationContext,
     EquationRule,
     Params,
@@ -206,6 +207,7 @@ def _pool(name: str, op: str) -> UnitKind:
         shape=_pooled(name),
         equation=_pool_eq(op),
         example=f"input x: [3, 8, 8]\ny = x -> {name}(2)",
+        drawing=Drawing(neurons="fold_after_box"),
     )
 
 

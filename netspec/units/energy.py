@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netspec.types import TensorType
 from netspec.units.base import (
+    Drawing,
     EquationContext,
     Params,
     ParamSpec,
@@ -53,6 +54,8 @@ KINDS = (
         equation=_rbm_eq,
         example="input x: [16]\nh = rbm(x, 8)",
         pretrain=("cd", "pcd"),
-        undirected=True,
+        drawing=Drawing(latent=True, undirected=True, neurons="row"),
+        pictures="filters",
+        sampling="layer",
     ),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netspec.types import TensorType
 from netspec.units.base import (
+    Drawing,
     EquationContext,
     EquationRule,
     Params,
@@ -138,7 +139,8 @@ KINDS = (
         shape=_concat,
         equation=lambda c: f"{c.name} = [" + "; ".join(c.inputs) + f"]    -> {c.out_type}",
         example="input x: [4]\ninput z: [6]\ny = concat(x, z)",
-        merge=True,
+        drawing=Drawing(junction="||", neurons="side_by_side"),
+        sampling="join",
     ),
     UnitKind(
         name="add",
@@ -148,7 +150,7 @@ KINDS = (
         shape=_same("add"),
         equation=_merge_eq("+"),
         example="input x: [4]\ninput z: [4]\ny = add(x, z)",
-        merge=True,
+        drawing=Drawing(junction="+", neurons="junction"),
     ),
     UnitKind(
         name="mul",
@@ -158,6 +160,6 @@ KINDS = (
         shape=_same("mul"),
         equation=_merge_eq("*"),
         example="input x: [4]\ninput z: [4]\ny = mul(x, z)",
-        merge=True,
+        drawing=Drawing(junction="x", neurons="junction"),
     ),
 )

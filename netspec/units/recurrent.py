@@ -5,6 +5,7 @@ from __future__ import annotations
 from netspec.types import TensorType
 from netspec.units.base import (
     CountRule,
+    Drawing,
     EquationContext,
     EquationRule,
     Params,
@@ -128,7 +129,8 @@ def _recurrent(kind: str, doc: str) -> UnitKind:
         count=_recurrent_count(kind),
         equation=_recurrent_eq(kind),
         example=f"input x: [T, 4]\nh = x -> {kind}(8, steps=last)",
-        recurrent=True,
+        drawing=Drawing(recurrent=True),
+        eager=True,
     )
 
 

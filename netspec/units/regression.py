@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netspec.types import TensorType
 from netspec.units.base import (
+    Drawing,
     EquationContext,
     EquationRule,
     Params,
@@ -80,6 +81,7 @@ KINDS = (
         count=_affine_count,
         equation=_affine_eq("none"),
         example="input x: [16]\ny = linear(x, 4)",
+        drawing=Drawing(neurons="row"),
     ),
     UnitKind(
         name="logistic",
@@ -93,6 +95,7 @@ KINDS = (
         count=_affine_count,
         equation=_affine_eq("sigmoid"),
         example="input x: [16]\ny = logistic(x)",
+        drawing=Drawing(neurons="row"),
     ),
     UnitKind(
         name="softmax",
@@ -105,6 +108,7 @@ KINDS = (
         count=_affine_count,
         equation=_affine_eq("softmax"),
         example="input x: [16]\ny = x -> softmax(10)",
+        drawing=Drawing(neurons="row"),
     ),
     UnitKind(
         name="dense",
@@ -117,5 +121,6 @@ KINDS = (
         count=_affine_count,
         equation=_affine_eq("none"),
         example="input x: [16]\ny = x -> dense(8, act=relu)",
+        drawing=Drawing(neurons="row"),
     ),
 )

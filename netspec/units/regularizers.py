@@ -5,6 +5,7 @@ from __future__ import annotations
 from netspec.types import TensorType
 from netspec.units.activations import elementwise
 from netspec.units.base import (
+    Drawing,
     EquationContext,
     EquationRule,
     Params,
@@ -68,6 +69,8 @@ KINDS = (
             f"m ~ Bernoulli(1 - {c.params['p']})"
         ),
         example="input x: [16]\ny = x -> dropout(0.2)",
+        drawing=Drawing(neurons="fold"),
+        layout_only=True,
     ),
     UnitKind(
         name="batchnorm",
@@ -79,6 +82,7 @@ KINDS = (
         count=_channels,
         equation=_eq_norm("batch"),
         example="input x: [4, 8, 8]\ny = x -> batchnorm",
+        drawing=Drawing(neurons="fold"),
     ),
     UnitKind(
         name="layernorm",
@@ -89,5 +93,6 @@ KINDS = (
         count=_features,
         equation=_eq_norm("features"),
         example="input x: [T, 16]\ny = x -> layernorm",
+        drawing=Drawing(neurons="fold"),
     ),
 )

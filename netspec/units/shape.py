@@ -81,6 +81,7 @@ KINDS = (
         shape=_flatten,
         equation=lambda c: f"{c.name} = vec({c.inputs[0]})    {c.in_types[0]} -> {c.out_type}",
         example="input x: [2, 4, 4]\ny = x -> flatten",
+        layout_only=True,
     ),
     UnitKind(
         name="reshape",
@@ -90,6 +91,7 @@ KINDS = (
         shape=_reshape,
         equation=lambda c: f"{c.name} = reshape({c.inputs[0]})    {c.in_types[0]} -> {c.out_type}",
         example="input x: [64]\ny = x -> reshape([1, 8, 8])",
+        layout_only=True,
     ),
     UnitKind(
         name="last",

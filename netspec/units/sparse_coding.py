@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netspec.types import TensorType
 from netspec.units.base import (
+    Drawing,
     EquationContext,
     Params,
     ParamSpec,
@@ -51,6 +52,8 @@ KINDS = (
         count=_count,
         equation=_eq,
         example="input x: [16]\nz = sparse_code(x, 32, l1=0.2)",
+        drawing=Drawing(latent=True, neurons="row"),
+        pictures="atoms",
         pretrain=("dictionary",),
     ),
 )

@@ -1,0 +1,408 @@
+"""Export a lowered network: one standalone PyTorch file that needs only torch, or ONNX.
+
+`export_python` writes a `.py` file with the leaf module classes the network uses (copied from
+their source), a `class <Network>(nn.Module)` whose attributes are named as in the spec and whose
+`forward` is the fx-generated code of the model, with its `# File: spec.net:LINE` comments (and
+an `objective` method, the training objective), and `load(path)`, which reads weights from a
+`.safetensors` file without the safetensors package. `export_onnx` exports the model with torch's
+dynamo exporter, with a dynamic batch axis and dynamic symbolic sizes such as T. `run_export` is
+what `netspec export FILE --format python|onnx -o OUT [--checkpoint PATH]` does.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import inspect
+import logging
+import re
+import textwrap
+import types
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import fx, nn
+
+from netspec.backend.lower import Lowered, lower
+from netspec.types import TensorType
+
+if TYPE_CHECKING:
+    from netspec.api import Compiled
+
+FORMATS = ("python", "onnx")
+Weights = Mapping[str, torch.Tensor] | nn.Module
+
+
+# --- standalone Python -----------------------------------------------------------------------
+def export_python(lowered: Lowered, path: str | Path, weights: Weights | None = None) -> Path:
+    """Write the network as one Python file that imports only torch; with `weights` (a state
+    dict of `lowered.root`, or a module such as the root itself) also write them beside it, as
+    `<stem>.safetensors`, where the file's `load()` finds them. Returns the file's path.
+
+    The file is checked before it is written: its class must build modules whose parameters and
+    buffers have the names and shapes of `lowered.root`.
+    """
+    path = Path(path)
+    source = python_source(lowered, weights_name=path.with_suffix(".safetensors").name)
+    _check_rebuilds(source, lowered, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source, encoding="utf-8")
+    if weights is not None:
+        save_weights(weights, path.with_suffix(".safetensors"))
+    return path
+
+
+def save_weights(weights: Weights, path: str | Path) -> Path:
+    """A state dict (or a module's) as a `.safetensors` file."""
+    from safetensors.torch import save_file
+
+    state = weights.state_dict() if isinstance(weights, nn.Module) else weights
+    tensors = {name: t.detach().to("cpu").contiguous() for name, t in state.items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path))
+    return path
+
+
+def python_source(lowered: Lowered, weights_name: str = "weights.safetensors") -> str:
+    """The text `export_python` writes."""
+    children = dict(lowered.root.named_children())
+    classes = _leaf_classes(children.values())
+    model, model_globals = _method(lowered.model.graph, "forward")
+    objective, objective_globals = _method(lowered.objective.graph, "objective")
+    functions = _functions({**model_globals, **objective_globals})
+    cls = network_class(lowered)
+
+    out = [
+        f'"""`{lowered.network}`, exported by netspec as plain PyTorch: it needs only torch.',
+        "",
+        f"`load()` builds {cls} with the weights saved beside this file ({weights_name});",
+        f"`{cls}()` builds it with fresh weights. `forward` is the model, `objective` the",
+        "training objective; both take the network's inputs by name, with the batch axis first.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import json",
+        "import operator",
+        "from math import inf, nan",
+        "from pathlib import Path",
+        "",
+        "import torch",
+        "import torch.nn.functional as F",
+        "from torch import device, nn",
+        "",
+        "NoneType = type(None)",
+        "",
+    ]
+    for item in classes:
+        out += ["", _source(item), ""]
+    for name, fn in functions.items():
+        out += ["", _source(fn)]
+        if name != fn.__name__:
+            out.append(f"{name} = {fn.__name__}")
+        out.append("")
+    out += ["", f"class {cls}(nn.Module):"]
+    out.append(
+        f'    """The `{lowered.network}` network; its attributes are named after the spec."""'
+    )
+    out += ["", "    def __init__(self) -> None:", "        super().__init__()"]
+    for name, module in children.items():
+        out.append(f"        self.{name} = {_constructor(module)}")
+    out += ["", textwrap.indent(model, "    "), ""]
+    out += [textwrap.indent(objective, "    "), ""]
+    out += ["", _LOADER.replace("NETWORK", cls).replace("WEIGHTS", weights_name)]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def network_class(lowered: Lowered) -> str:
+    """The exported class's name: the model's (`Mlp` for `mlp`), unless a copied class or
+    function has it (the `autoencoder` network uses the `Autoencoder` module): then `...Net`."""
+    cls = type(lowered.model).__name__
+    taken = {c.__name__ for c in _leaf_classes(lowered.root.children())} | set(_HEADER)
+    taken |= {"load", "read_safetensors", "json", "Path", "_DTYPES"}
+    model_globals = lowered.model.graph.python_code("self").globals
+    objective_globals = lowered.objective.graph.python_code("self").globals
+    for name, fn in _functions({**model_globals, **objective_globals}).items():
+        taken |= {name, fn.__name__}
+    while cls in taken:
+        cls += "Net"
+    return cls
+
+
+_LOADER = '''\
+def load(path: str | Path | None = None) -> NETWORK:
+    """NETWORK with the weights of a `.safetensors` file (default: WEIGHTS beside this file),
+    in eval mode."""
+    net = NETWORK()
+    net.load_state_dict(read_safetensors(path or Path(__file__).with_name("WEIGHTS")))
+    return net.eval()
+
+
+_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+
+
+def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a `.safetensors` file: an 8-byte little-endian header size, a JSON header
+    of names, dtypes, shapes and byte offsets, then the data."""
+    data = Path(path).read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + size])
+    body = data[8 + size :]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        dtype = _DTYPES[info["dtype"]]
+        flat = (
+            torch.frombuffer(bytearray(body[start:end]), dtype=dtype)
+            if end > start
+            else torch.empty(0, dtype=dtype)
+        )
+        tensors[name] = flat.reshape(info["shape"])
+    return tensors
+'''
+
+
+def _method(graph: fx.Graph, name: str) -> tuple[str, dict[str, Any]]:
+    """fx's code for a graph, with its `# File:` comments, as a method called `name`."""
+    code = graph.python_code("self", verbose=True)
+    src = code.src.strip("\n")
+    src = re.sub(r"^def forward\(", f"def {name}(", src, count=1)
+    lines = [line.rstrip() for line in src.splitlines()]
+    return "\n".join(lines), dict(code.globals)
+
+
+# Globals of fx's code that the file's header provides.
+_HEADER = {"torch", "operator", "inf", "nan", "NoneType", "device", "F", "nn"}
+
+
+def _functions(globals_: Mapping[str, Any]) -> dict[str, types.FunctionType]:
+    """Functions fx's code calls by a global name (loss helpers): copied into the file."""
+    found: dict[str, types.FunctionType] = {}
+    for name, value in globals_.items():
+        if name in _HEADER or value is getattr(builtins, name, None):
+            continue
+        if isinstance(value, types.ModuleType) and value.__name__.startswith("torch"):
+            continue  # fx_pytree, pytree: the code only names them when it flattens arguments
+        if not isinstance(value, types.FunctionType):
+            raise ValueError(f"cannot export `{name}` ({value!r}): only functions are copied")
+        found[name] = value
+    return found
+
+
+def _leaf_classes(modules: Iterable[nn.Module]) -> list[type]:
+    """Module classes from outside torch, bases first, each once."""
+    ordered: list[type] = []
+    for module in modules:
+        for sub in module.modules():
+            for cls in reversed(type(sub).__mro__):
+                if _from_torch(cls) or cls is object or cls in ordered:
+                    continue
+                ordered.append(cls)
+    return ordered
+
+
+def _from_torch(cls: type) -> bool:
+    return cls.__module__ == "torch" or cls.__module__.startswith("torch.")
+
+
+def _source(obj: type | Callable[..., Any]) -> str:
+    return textwrap.dedent(inspect.getsource(obj)).rstrip()
+
+
+def _constructor(module: nn.Module) -> str:
+    """Python that builds an equal module: torch's layers and netspec's leaf modules print their
+    constructor's arguments in `extra_repr`."""
+    cls = type(module)
+    if not _from_torch(cls):
+        name = cls.__name__
+    elif getattr(nn, cls.__name__, None) is cls:
+        name = f"nn.{cls.__name__}"
+    else:
+        name = f"{cls.__module__}.{cls.__qualname__}"
+    return f"{name}({module.extra_repr()})"
+
+
+def _check_rebuilds(source: str, lowered: Lowered, file: str) -> None:
+    """Run the file's class definition and compare its state with the root's."""
+    namespace: dict[str, Any] = {"__name__": "netspec_export_check", "__file__": file}
+    exec(compile(source, file, "exec"), namespace)
+    built: nn.Module = namespace[network_class(lowered)]()
+    want = {k: tuple(v.shape) for k, v in lowered.root.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in built.state_dict().items()}
+    if want != got:
+        diff = sorted(set(want.items()) ^ set(got.items()))
+        raise ValueError(f"the exported class does not rebuild the network's modules: {diff}")
+
+
+# --- ONNX ------------------------------------------------------------------------------------
+def export_onnx(
+    lowered: Lowered,
+    path: str | Path,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    dynamic: bool = True,
+    opset: int | None = None,
+) -> Path:
+    """Export `lowered.model` (in eval mode) with `torch.onnx.export(..., dynamo=True)`.
+
+    Inputs and outputs are named as in the spec. The batch axis is dynamic, and so is every
+    symbolic size of the inputs (T of `[T, N]`), unless the exporter refuses it: then that export
+    is retried with the symbolic sizes fixed to `sizes` (default 16), with a warning. Traced
+    with a batch of 2 and random inputs of the declared types.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sizes = {**dict.fromkeys(_symbols(lowered), 16), **(sizes or {})}
+    args = tuple(_example(lowered.input_types[i], sizes) for i in lowered.model_inputs)
+    try:
+        _onnx(lowered, path, args, _dynamic_shapes(lowered, symbols=dynamic), opset)
+    except Exception as exc:
+        if not (dynamic and _symbols(lowered)):
+            raise
+        warnings.warn(
+            f"ONNX export with dynamic {', '.join(sorted(_symbols(lowered)))} failed "
+            f"({type(exc).__name__}); exported with fixed sizes {sizes}",
+            stacklevel=2,
+        )
+        _onnx(lowered, path, args, _dynamic_shapes(lowered, symbols=False), opset)
+    return path
+
+
+def _symbols(lowered: Lowered) -> set[str]:
+    return {
+        d
+        for i in lowered.model_inputs
+        for d in lowered.input_types[i].dims
+        if isinstance(d, str) and d.isidentifier()
+    }
+
+
+def _example(t: TensorType, sizes: Mapping[str, int], batch: int = 2) -> torch.Tensor:
+    shape = (batch, *(d if isinstance(d, int) else sizes[d] for d in t.dims))
+    if t.dtype == "class":
+        return torch.randint(0, max(int(t.classes or 1), 1), shape)
+    if t.dtype == "binary":
+        return torch.randint(0, 2, shape).float()
+    return torch.rand(shape)
+
+
+def _dynamic_shapes(lowered: Lowered, symbols: bool) -> tuple[dict[int, Any], ...]:
+    from torch.export import Dim
+
+    dims: dict[str, Any] = {"batch": Dim("batch")}
+    shapes = []
+    for i in lowered.model_inputs:
+        axes: dict[int, Any] = {0: dims["batch"]}
+        for axis, d in enumerate(lowered.input_types[i].dims, start=1):
+            if symbols and isinstance(d, str) and d.isidentifier():
+                axes[axis] = dims.setdefault(d, Dim(d if d != "batch" else f"{d}_"))
+        shapes.append(axes)
+    return tuple(shapes)
+
+
+def _onnx(
+    lowered: Lowered,
+    path: Path,
+    args: tuple[torch.Tensor, ...],
+    dynamic_shapes: tuple[dict[int, Any], ...],
+    opset: int | None,
+) -> None:
+    model = lowered.model
+    modes = [(m, m.training) for m in model.modules()]  # the root's modes may differ from its own
+    big = sum(p.numel() * p.element_size() for p in model.parameters()) > 1 << 30
+    model.eval()
+    try:
+        with _quiet_exporter():
+            torch.onnx.export(
+                model,
+                args,
+                str(path),
+                input_names=list(lowered.model_inputs),
+                output_names=list(lowered.outputs),
+                dynamic_shapes=dynamic_shapes,
+                opset_version=opset,
+                dynamo=True,
+                external_data=big,  # one file, unless protobuf's 2 GB limit needs a second
+                verbose=False,
+            )
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The exporter's own warnings and log lines (deprecations inside torch, RNN weights it
+    reassigns, `.grad` probes while tracing) are not the user's concern; errors still raise."""
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "torch._export")]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+
+
+# --- CLI -------------------------------------------------------------------------------------
+def run_export(
+    compiled: Compiled,
+    fmt: str,
+    out: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+    network: str | None = None,
+) -> Path:
+    """`netspec export FILE --format python|onnx -o OUT [--checkpoint PATH]`.
+
+    Lowers the network (the one a `train` section names, else the first, or `network`), loads
+    the checkpoint's weights into it if one is given (see `load_checkpoint`), and writes OUT
+    (default `<network>.py` or `<network>.onnx`). For `python` the weights are written beside OUT as
+    `<stem>.safetensors` when a checkpoint is given. Returns the path written.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format `{fmt}`; formats: {', '.join(FORMATS)}")
+    graph = compiled.network(network)
+    lowered = lower(graph, compiled.sources)
+    if checkpoint is not None:
+        lowered.root.load_state_dict(load_checkpoint(checkpoint))
+    suffix = ".py" if fmt == "python" else ".onnx"
+    target = Path(out) if out is not None else Path(f"{graph.name}{suffix}")
+    if fmt == "python":
+        return export_python(lowered, target, lowered.root if checkpoint is not None else None)
+    return export_onnx(lowered, target)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+    """The model state in a `.safetensors` file: a training run's checkpoint (its `model/`
+    tensors) or a plain state dict. Pickled torch files are refused: loading one runs code."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ValueError(f"`{path}` is not a .safetensors file; netspec never loads pickles")
+    from safetensors.torch import load_file
+
+    state: Any = load_file(str(path))
+    if any(k.startswith("model/") for k in state):
+        state = {k[6:]: v for k, v in state.items() if k.startswith("model/")}
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"`{path}` holds no state dict of tensors")
+    return state

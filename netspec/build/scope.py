@@ -1,0 +1,59 @@
+"""What the parts of one network's build share: the graph being built and each body's scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netspec.lang import ast
+from netspec.diagnostics.core import Diagnostic
+from netspec.ir import Graph, Site
+from netspec.build.program import Program
+from netspec.lang.source import Span
+from netspec.build.values import Env
+
+Ids = list[str]
+
+
+@dataclass
+class Scope:
+    """Names visible in one network body or one block call."""
+
+    env: Env
+    prefix: str = ""
+    sites: tuple[Site, ...] = ()
+    defs: dict[str, ast.Assign] = field(default_factory=dict)
+    bound: dict[str, str | None] = field(default_factory=dict)  # None: its definition failed
+    visiting: list[ast.Assign] = field(default_factory=list)
+    used_at: list[Span | None] = field(default_factory=list)  # where each visited name was used
+    blocks: tuple[str, ...] = ()  # blocks being expanded, to catch recursion
+    lets: dict[str, ast.Let] = field(default_factory=dict)
+
+    def id_for(self, name: str) -> str:
+        return self.prefix + name
+
+    def tensor_names(self) -> set[str]:
+        return set(self.bound) | set(self.defs)
+
+
+@dataclass
+class BuildState:
+    """One network being built: its graph, the node ids taken and its block call sites."""
+
+    program: Program
+    top: Env  # the top-level lets, which block parameter defaults see too
+    diags: list[Diagnostic]
+    graph: Graph = field(default_factory=lambda: Graph(""))
+    reserved: set[str] = field(default_factory=set)  # ids of the names written, and fresh ids
+    suffixes: dict[str, int] = field(default_factory=dict)
+    sites: dict[str, Site] = field(default_factory=dict)
+
+    def fresh(self, base: str) -> str:
+        """An unused node id: `base`, else `base_2`, `base_3`, ..."""
+        n = self.suffixes.get(base, 1)  # resume where the last id of this base left off
+        candidate = base if n == 1 else f"{base}_{n}"
+        while candidate in self.graph or candidate in self.reserved:
+            n += 1
+            candidate = f"{base}_{n}"
+        self.suffixes[base] = n
+        self.reserved.add(candidate)
+        return candidate

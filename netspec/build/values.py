@@ -1,0 +1,317 @@
+"""Evaluate value expressions (numbers, strings, lists, `let` names, symbols) and bind them to
+a signature's parameters, reporting E4xx diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from netspec.lang import ast
+from netspec.diagnostics.core import Diagnostic, did_you_mean, error
+from netspec.lang.source import Span
+from netspec.units.base import ParamSpec
+
+
+class Symbol(str):
+    """A bare identifier used as a value (`relu`, `true`, `last`), as opposed to a string."""
+
+
+@dataclass(frozen=True)
+class CallValue:
+    """A call in value position, such as `sgd(lr=0.1)` in a `train` section."""
+
+    name: str
+    args: tuple[tuple[str | None, Any], ...]
+    span: Span
+
+
+class Env:
+    """`let` values visible in a scope, innermost first."""
+
+    def __init__(self, values: Mapping[str, Any] | None = None, parent: Env | None = None) -> None:
+        self.values: dict[str, Any] = dict(values or {})
+        self.parent = parent
+
+    def get(self, name: str) -> Any:
+        env: Env | None = self
+        while env is not None:
+            if name in env.values:
+                return env.values[name]
+            env = env.parent
+        return None
+
+    def names(self) -> set[str]:
+        return set(self.values) | (self.parent.names() if self.parent else set())
+
+
+def evaluate(expr: ast.Expr, env: Env, diags: list[Diagnostic], allow_calls: bool = False) -> Any:
+    """The value of an expression; None (with a diagnostic) when it is not a value."""
+    if isinstance(expr, ast.Number):
+        return expr.value
+    if isinstance(expr, ast.String):
+        return expr.value
+    if isinstance(expr, ast.Ref):
+        found = env.get(expr.name.text)
+        return found if found is not None else Symbol(expr.name.text)
+    if isinstance(expr, ast.ListExpr):
+        items = [evaluate(item, env, diags, allow_calls) for item in expr.items]
+        return None if any(i is None for i in items) else tuple(items)
+    if isinstance(expr, ast.Call) and allow_calls:
+        args = tuple(
+            (a.name.text if a.name else None, evaluate(a.value, env, diags, allow_calls))
+            for a in expr.args
+        )
+        return CallValue(expr.callee.text, args, expr.span)
+    what = "a unit call" if isinstance(expr, ast.Call) else "a chain"
+    diags.append(
+        error(
+            "E403",
+            f"expected a value here, but found {what}",
+            expr.span,
+            "not a number, name, string or list",
+        )
+    )
+    return None
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, Symbol):
+        return f"`{value}`"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(describe(v) for v in value) + "]"
+    return str(value)
+
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "`true` or `false`",
+    "ints": "an integer or a list of integers",
+    "shape": "a list of integers",
+    "choice": "one of",
+}
+
+
+def convert(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
+    """The value in the parameter's type, or a complaint saying what was expected."""
+    kind = spec.type
+    if kind == "any":  # a block parameter: the block's units check it where they use it
+        return value, None
+    if spec.default is None and isinstance(value, Symbol) and value == "none":
+        return None, None
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value, None
+    if kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value), None
+    if kind == "bool" and isinstance(value, Symbol) and value in ("true", "false"):
+        return value == "true", None
+    if kind == "choice" and isinstance(value, str):
+        if value in spec.choices:
+            return str(value), None
+        options = ", ".join(f"`{c}`" for c in spec.choices)
+        hint = did_you_mean(str(value), spec.choices)
+        return None, f"expects one of {options}" + (f"; {hint}" if hint else "")
+    if kind == "ints":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, None
+        if isinstance(value, tuple) and value and all(isinstance(v, int) for v in value):
+            return value, None
+    if kind == "shape" and isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+        return value, None
+    if kind == "choice":
+        return None, "expects one of " + ", ".join(f"`{c}`" for c in spec.choices)
+    return None, f"expects {_TYPE_WORDS[kind]}"
+
+
+def bind(
+    owner: str,
+    specs: Sequence[ParamSpec],
+    positional: Sequence[ast.Arg],
+    keyword: Sequence[ast.Arg],
+    env: Env,
+    diags: list[Diagnostic],
+    call_span: Span,
+    call: ast.Call | None = None,
+) -> dict[str, Any] | None:
+    """Bind arguments to parameters by position then name; None if any argument is wrong.
+
+    `call`, when given, is the call as written, so help lines can show it corrected.
+    """
+    ok = True
+    given: dict[str, tuple[Any, ast.Arg]] = {}
+    for i, arg in enumerate(positional):
+        if i >= len(specs):
+            extra = positional[i:]
+            span = extra[0].span.cover(extra[-1].span)
+            diags.append(
+                error(
+                    "E405",
+                    f"`{owner}` takes {_count(len(specs), 'parameter')}, but got {len(positional)}",
+                    span,
+                    f"{_count(len(extra), 'extra argument')}",
+                    help=f"its parameters are {signature(specs)}"
+                    if specs
+                    else "remove the extra arguments",
+                )
+            )
+            ok = False
+            break
+        given[specs[i].name] = (evaluate(arg.value, env, diags), arg)
+    names = [s.name for s in specs]
+    meant: set[str] = set()  # parameters that a misspelt keyword stands for
+    for arg in keyword:
+        assert arg.name is not None
+        key = arg.name.text
+        if key not in names:
+            hint = did_you_mean(key, names)
+            if hint is not None:
+                meant.add(hint.split("`")[1])
+            listing = (
+                f"its parameters are {signature(specs)}" if names else "it takes no parameters"
+            )
+            diags.append(
+                error(
+                    "E401",
+                    f"`{owner}` has no parameter `{key}`",
+                    arg.name.span,
+                    "unknown parameter",
+                    help=hint or listing,
+                )
+            )
+            ok = False
+            continue
+        if key in given:
+            diags.append(
+                error(
+                    "E406",
+                    f"parameter `{key}` of `{owner}` is given twice",
+                    arg.span,
+                    "given again here",
+                    secondary=[(given[key][1].span, "first given here")],
+                    help="keep one of them",
+                )
+            )
+            ok = False
+            continue
+        given[key] = (evaluate(arg.value, env, diags), arg)
+    bound: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name not in given:
+            if not spec.required:
+                bound[spec.name] = spec.default
+                continue
+            if spec.name not in meant:  # else the misspelt keyword's E401 says it all
+                what = (
+                    f"its parameter `{spec.name}`"
+                    if spec.type == "any"
+                    else f"`{spec.name}`: {spec.doc}"
+                )  # a block's parameters have no doc
+                diags.append(
+                    error(
+                        "E402",
+                        f"`{owner}` is missing {what}",
+                        call_span,
+                        f"`{spec.name}` is missing",
+                        help=_missing_help(spec, call),
+                    )
+                )
+            ok = False
+            continue
+        raw, arg = given[spec.name]
+        if raw is None:
+            ok = False
+            continue
+        value, complaint = convert(spec, raw)
+        if complaint is None and spec.check is not None and value is not None:
+            complaint = spec.check(value)
+            code, label = "E404", "out of range"
+        else:
+            code, label = "E403", _label(spec)
+        if complaint:
+            main, _, hint = complaint.partition("; ")
+            message = f"`{spec.name}` of `{owner}` {main}, but got {describe(raw)}"
+            note = None
+            if code == "E403" and spec.type == "choice" and isinstance(raw, str):
+                message = f"{describe(raw)} is not a valid `{spec.name}` for `{owner}`"
+                note = f"`{spec.name}` {main}"
+            diags.append(
+                error(
+                    code,
+                    message,
+                    arg.value.span,
+                    label,
+                    note=note,
+                    help=hint or _type_hint(spec, raw, specs, env, arg),
+                )
+            )
+            ok = False
+            continue
+        bound[spec.name] = value
+    return bound if ok else None
+
+
+def signature(specs: Sequence[ParamSpec]) -> str:
+    """`n`, `act=none`, `bias=true`: the parameters as a call would name them."""
+    return ", ".join(
+        f"`{s.name}`" if s.required else f"`{s.name}={_shown(s.default)}`" for s in specs
+    )
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return str(value)
+    if not isinstance(value, (int, float, tuple)):
+        return "..."  # a block parameter's default, evaluated where the block is used
+    return describe(value).strip("`")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _label(spec: ParamSpec) -> str:
+    if spec.type == "choice":
+        return f"not a valid `{spec.name}`"
+    return "not " + _TYPE_WORDS.get(spec.type, "a value")
+
+
+def _missing_help(spec: ParamSpec, call: ast.Call | None) -> str:
+    if call is None:
+        return f"add `{spec.name}=...`"
+    from netspec.lang.printer import format_expr
+
+    placeholder = ast.Arg(ast.Ident(spec.name), ast.Ref(ast.Ident("...")))
+    fixed = ast.Call(call.callee, (*call.args, placeholder))
+    return f"add it: `{format_expr(fixed)}`"
+
+
+def _type_hint(
+    spec: ParamSpec, raw: Any, specs: Sequence[ParamSpec], env: Env, arg: ast.Arg
+) -> str | None:
+    """Why a value does not fit: it belongs to another parameter, or is a misspelt `let`."""
+    if isinstance(raw, Symbol):
+        for other in specs:
+            if other is not spec and other.type == "choice" and raw in other.choices:
+                hint = f"`{raw}` is a value of `{other.name}`, so name it: `{other.name}={raw}`"
+                if arg.name is None:
+                    hint += f"; this position is `{spec.name}`, the {spec.doc}"
+                return hint
+        close = did_you_mean(str(raw), env.names())
+        if close:
+            return close
+        if spec.type in ("int", "float", "ints"):
+            return f"`{raw}` is no `let`; write a number"
+    if isinstance(raw, str) and spec.type in ("int", "float", "ints"):
+        try:
+            float(raw)
+        except ValueError:
+            return None
+        return f"write the number without quotes: `{raw}`"
+    return None

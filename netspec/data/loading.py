@@ -1,0 +1,435 @@
+"""Load a `train` section's data source into arrays for the network's inputs.
+
+`load(plan, graph)` reads or generates the source, splits it, and gives each bound network input
+its field's values (its `part` of the features when several inputs share them), reshaped to the
+input's declared shape with symbolic sizes such as `T` read from the data: float32 for `real` and
+`binary` inputs, int64 class ids 0..K-1 for `class(K)` ones.
+
+Splits: the samples are shuffled once with `default_rng(plan.seed)`; the first `test` fraction
+is the test split, the next `val` fraction the validation split, the rest the training split.
+When the target feeds a class (or binary) input, the shuffled order is interleaved by class first,
+so every split keeps the classes' proportions (to within one sample per class).
+
+Sources: `digits` pixels are divided by 16 into [0, 1]; with `nudge=true` the 1,797 digits are
+followed by four shifted copies, as in scikit-learn's RBM gallery example (8,985 images, labels
+repeated; the split then draws from all of them, so a digit and its shifts may land in different
+splits, as in the gallery); `iris`, `wine` and `breast_cancer`
+features are standardized with the TRAINING split's mean and standard deviation (computed after
+splitting, applied to every split, so no statistic leaks from the held-out samples); `diabetes`
+comes as scikit-learn ships it (already centred and scaled), its target a float. `mnist1d` is
+made by the package's own generator with its fixed seed 42, so the signals match the published
+set whatever the plan's seed (which only splits them). The generated sets are in
+`netspec.data.synthetic`. Only numpy is imported here; each source's own library is imported
+when that source is loaded. Problems with the user's files raise DataError.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from math import prod
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from netspec.data import synthetic as synth
+from netspec.ir import Graph, Node, Role
+from netspec.plan.catalog import FEATURES, SOURCES, TARGET
+from netspec.plan.plans import DataPlan
+from netspec.types import TensorType
+
+__all__ = ["DataError", "Dataset", "Split", "load"]
+
+
+class DataError(Exception):
+    """A data file is missing or malformed, or does not fit the network's inputs."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: network input id -> array, samples on axis 0, then the input's shape."""
+
+    arrays: Mapping[str, np.ndarray]
+
+    @property
+    def size(self) -> int:
+        return len(next(iter(self.arrays.values()))) if self.arrays else 0
+
+
+@dataclass(frozen=True)
+class Dataset:
+    source: str
+    train: Split
+    val: Split | None  # None when the plan's val fraction is 0
+    test: Split | None  # None when the plan's test fraction is 0
+    class_names: Mapping[str, tuple[str, ...]]  # target input id -> class names
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """A source's samples before splitting; arrays are read-only as they may be cached."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+    names: tuple[str, ...] = ()  # class names of y, when it holds classes
+    x_from: str = ""  # what gave x and y, for messages: "`digits`", "`data.csv`"
+    y_from: str = ""
+    y_text: bool = False  # y holds ids of text labels
+
+
+def load(plan: DataPlan, graph: Graph) -> Dataset:
+    """The plan's data, split and shaped for `graph`'s inputs; DataError for bad user files."""
+    raw = _raw(plan.source, _key(plan))
+    nodes = {b.input: _input_node(graph, b.input) for b in plan.bindings}
+    strata = None
+    for b in plan.bindings:
+        t = nodes[b.input].type
+        if b.role == TARGET and raw.y is not None and t is not None and t.dtype != "real":
+            strata = raw.y
+    test_idx, val_idx, train_idx = _split(len(raw.x), plan, strata)
+    x = raw.x
+    if plan.source in _STANDARDIZED:  # with the training split's statistics only
+        mean, std = x[train_idx].mean(axis=0), x[train_idx].std(axis=0)
+        x = (x - mean) / np.where(std > 0, std, 1.0)
+    values = {f.name: x if f.role == FEATURES else raw.y for f in plan.fields}
+    arrays: dict[str, np.ndarray] = {}
+    class_names: dict[str, tuple[str, ...]] = {}
+    for b in plan.bindings:
+        node, data = nodes[b.input], values.get(b.field)
+        if data is None:
+            raise DataError(f"`{plan.source}` gives no `{b.field}` for input `{node.label}`")
+        origin = raw.x_from if b.role == FEATURES else raw.y_from
+        arrays[node.id] = _shape(data, b.part, node, origin, raw.y_text and b.role == TARGET)
+        if node.type is not None and node.type.dtype != "real" and b.role == TARGET:
+            k = node.type.classes or 2  # binary: 2
+            names = raw.names[:k]
+            class_names[node.id] = names + tuple(str(i) for i in range(len(names), k))
+
+    ends = [b.part[1] for b in plan.bindings if b.part is not None and b.role == FEATURES]
+    if ends and max(ends) != prod(x.shape[1:]):
+        raise DataError(
+            f"{raw.x_from} gives {prod(x.shape[1:])} feature values per sample, but the inputs "
+            f"that share them take {max(ends)}"
+        )
+
+    def take(idx: np.ndarray) -> Split:
+        return Split(MappingProxyType({k: a[idx] for k, a in arrays.items()}))
+
+    return Dataset(
+        plan.source,
+        take(train_idx),
+        take(val_idx) if plan.val > 0 else None,
+        take(test_idx) if plan.test > 0 else None,
+        MappingProxyType(class_names),
+    )
+
+
+# --- splitting and shaping ---------------------------------------------------------------------
+
+
+def _split(
+    n: int, plan: DataPlan, strata: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of the test, validation and training samples, each in shuffled order."""
+    perm = np.random.default_rng(plan.seed).permutation(n)
+    n_test, n_val = _count(plan.test, n), _count(plan.val, n)
+    if n_test + n_val >= n:
+        raise DataError(
+            f"`{plan.source}` has {n} sample{'s' * (n != 1)}: too few to hold out "
+            f"test={plan.test:g} and val={plan.val:g} and still train on some"
+        )
+    positions = np.arange(n)
+    if strata is not None and strata.ndim == 1:
+        _, cls = np.unique(strata[perm], return_inverse=True)
+        counts = np.bincount(cls)
+        by_class = np.argsort(cls, kind="stable")
+        rank = np.empty(n)
+        rank[by_class] = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+        positions = np.argsort((rank + 0.5) / counts[cls], kind="stable")
+    parts = np.split(positions, [n_test, n_test + n_val])
+    test, val, train = (perm[np.sort(p)] for p in parts)
+    return test, val, train
+
+
+def _count(fraction: float, n: int) -> int:
+    return 0 if fraction <= 0 else max(1, round(fraction * n))
+
+
+def _input_node(graph: Graph, name: str) -> Node:
+    if name in graph:
+        return graph.node(name)
+    for node in graph.nodes(Role.INPUT):
+        if node.label == name:
+            return node
+    raise DataError(f"network `{graph.name}` has no input `{name}`")
+
+
+def _shape(
+    data: np.ndarray, part: tuple[int, int] | None, node: Node, origin: str, text: bool
+) -> np.ndarray:
+    """`data` (or its `part`) as the values of input `node`: its shape, its element type."""
+    n = len(data)
+    if part is not None:
+        flat = data.reshape(n, -1)
+        if part[1] > flat.shape[1]:
+            raise DataError(
+                f"{origin} gives {flat.shape[1]} values per sample, too few for input "
+                f"`{node.label}`, which takes values {part[0]} to {part[1] - 1} of them"
+            )
+        data = flat[:, part[0] : part[1]]
+    t = node.type
+    if t is None:
+        return data.astype(np.float32 if data.dtype.kind == "f" else data.dtype)
+    count = prod(data.shape[1:])
+    dims = _dims(t, count)
+    if dims is None:
+        raise DataError(
+            f"{origin} gives {count} value{'s' * (count != 1)} per sample, but input "
+            f"`{node.label}` takes `{t}` ({_takes(t)})"
+        )
+    data = data.reshape(n, *dims)
+    where = f"{origin} for input `{node.label}`"
+    if t.dtype == "real":
+        if text:
+            raise DataError(f"{origin} holds text labels, but input `{node.label}` is `real`")
+        return data.astype(np.float32)
+    if not np.all(np.isfinite(data)) or not np.all(data == np.round(data)):
+        raise DataError(f"{where} holds values that are not whole numbers: `{t}` needs class ids")
+    k = 2 if t.dtype == "binary" else int(t.classes or 0)
+    if n and (data.min() < 0 or data.max() >= k):
+        ids = "0 or 1" if t.dtype == "binary" else f"class ids 0 to {k - 1}"
+        raise DataError(
+            f"{where} holds values from {data.min():g} to {data.max():g}, but `{t}` takes {ids}"
+        )
+    return data.astype(np.float32 if t.dtype == "binary" else np.int64)
+
+
+def _dims(t: TensorType, count: int) -> tuple[int, ...] | None:
+    """The input's dims with its one symbolic size read from `count`; None when none fit."""
+    fixed = prod(d for d in t.dims if isinstance(d, int))
+    symbolic = [d for d in t.dims if not isinstance(d, int)]
+    if not symbolic:
+        return tuple(int(d) for d in t.dims) if fixed == count else None
+    if len(symbolic) > 1 or fixed == 0 or count % fixed or count == 0:
+        return None
+    return tuple(d if isinstance(d, int) else count // fixed for d in t.dims)
+
+
+def _takes(t: TensorType) -> str:
+    fixed = prod(d for d in t.dims if isinstance(d, int))
+    if t.is_static:
+        return f"{fixed} value{'s' * (fixed != 1)}"
+    return f"a multiple of {fixed} values" if fixed > 1 else "its one size read from the data"
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+_STANDARDIZED = frozenset({"iris", "wine", "breast_cancer"})
+_GENERATED = frozenset({"blobs", "moons", "waves", "bars", "reviews"})
+
+
+def _key(plan: DataPlan) -> tuple[tuple[str, Any], ...]:
+    """What the source's samples depend on: its parameters less the split's (the seed too,
+    unless it generates them), and the size and time of each file, so edits are seen."""
+    skip = {"test", "val"} | (set() if plan.source in _GENERATED else {"seed"})
+    key = [(k, v) for k, v in sorted(plan.params.items()) if k not in skip]
+    for name in SOURCES[plan.source].files if plan.source in SOURCES else ():
+        path = plan.params.get(name)
+        if isinstance(path, str):
+            key.append((f"{name}:stat", _stat(path)))
+    return tuple(key)
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@lru_cache(maxsize=32)
+def _raw(source: str, key: tuple[tuple[str, Any], ...]) -> _Raw:
+    p = dict(key)
+    name = f"`{source}`"
+    if source in ("digits", "iris", "wine", "breast_cancer", "diabetes"):
+        raw = _sklearn(source)
+        if source == "digits" and p.get("nudge"):
+            raw = _nudged(raw)
+    elif source == "mnist1d":
+        raw = _mnist1d(int(p["n"]))
+    elif source == "blobs":
+        x, y = synth.blobs(p["n"], p["features"], p["classes"], p["spread"], p["seed"])
+        raw = _Raw(x, y, tuple(str(i) for i in range(p["classes"])), name, name)
+    elif source == "moons":
+        raw = _Raw(*synth.moons(p["n"], p["noise"], p["seed"]), synth.MOON_NAMES, name, name)
+    elif source == "waves":
+        x, y = synth.waves(p["n"], p["length"], p["classes"], p["noise"], p["seed"])
+        raw = _Raw(x, y, synth.WAVE_NAMES[: p["classes"]], name, name)
+    elif source == "bars":
+        raw = _Raw(*synth.bars(p["n"], p["size"], p["seed"]), synth.BAR_NAMES, name, name)
+    elif source == "reviews":
+        x, y = synth.reviews(p["n"], p["vocab"], p["length"], p["seed"])
+        raw = _Raw(x, y, synth.SENTIMENT_NAMES, name, name)
+    elif source == "csv":
+        raw = _csv(str(p["path"]), p.get("target"))
+    elif source == "npy":
+        raw = _npy(str(p["path"]), p.get("target"))
+    else:
+        raise DataError(f"no loader for the data source `{source}`")
+    for a in (raw.x, raw.y):
+        if a is not None:
+            a.setflags(write=False)
+    return raw
+
+
+def _sklearn(source: str) -> _Raw:
+    from sklearn import datasets  # type: ignore[import-untyped]
+
+    bunch = getattr(datasets, f"load_{source}")()
+    x = np.asarray(bunch.data, dtype=np.float64)
+    if source == "digits":
+        x = x / 16.0
+    y = np.asarray(bunch.target)
+    names = tuple(str(c) for c in getattr(bunch, "target_names", ()))  # none for diabetes
+    return _Raw(x, y, names, f"`{source}`", f"`{source}`")
+
+
+# scikit-learn's gallery kernels (plot_rbm_logistic_classification), in its order: convolving an
+# image with one moves it by a pixel up, left, right or down; what moves in is zero.
+NUDGES = (
+    ((0, 1, 0), (0, 0, 0), (0, 0, 0)),  # up
+    ((0, 0, 0), (1, 0, 0), (0, 0, 0)),  # left
+    ((0, 0, 0), (0, 0, 1), (0, 0, 0)),  # right
+    ((0, 0, 0), (0, 0, 0), (0, 1, 0)),  # down
+)
+
+
+def nudge(x: np.ndarray) -> np.ndarray:
+    """(N, 64) 8x8 images -> (5N, 64): the images, then all of them moved up, left, right, down."""
+    from scipy.ndimage import convolve  # type: ignore[import-untyped]
+
+    images = x.reshape(-1, 8, 8)
+    moved = [convolve(images, np.array(w, dtype=x.dtype)[None], mode="constant") for w in NUDGES]
+    return np.concatenate([images, *moved]).reshape(-1, 64)
+
+
+def _nudged(raw: _Raw) -> _Raw:
+    assert raw.y is not None
+    x, y = nudge(raw.x), np.tile(raw.y, len(NUDGES) + 1)
+    return _Raw(x, y, raw.names, "`digits(nudge=true)`", "`digits(nudge=true)`")
+
+
+def _mnist1d(n: int) -> _Raw:
+    """`n` signals of the package's own set: it makes them 10 classes at a time, so we ask for
+    `n` rounded up to a multiple of 10 and keep the first `n` (all of them when n divides)."""
+    from mnist1d.data import get_dataset_args, make_dataset  # type: ignore[import-untyped]
+
+    args = get_dataset_args()
+    args.num_samples = -(-n // 10) * 10
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:  # make_dataset reseeds both global generators with the package's seed (42)
+        data = make_dataset(args)
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    x = np.concatenate([data["x"], data["x_test"]])[:n].astype(np.float64)
+    y = np.concatenate([data["y"], data["y_test"]])[:n].astype(np.int64)
+    return _Raw(x, y, tuple(str(i) for i in range(10)), "`mnist1d`", "`mnist1d`")
+
+
+def _csv(path: str, target: str | None) -> _Raw:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read `{path}`: {getattr(exc, 'strerror', None) or exc}") from None
+    if len(rows) < 2:
+        what = "is empty" if not rows else "has a header but no samples"
+        raise DataError(f"`{path}` {what}: expected a header row, then one row per sample")
+    header = [h.strip() for h in rows[0][1]]
+    for line, row in rows[1:]:
+        if len(row) != len(header):
+            raise DataError(
+                f"`{path}` line {line} has {len(row)} value{'s' * (len(row) != 1)}, "
+                f"but the header names {len(header)} columns"
+            )
+    if target is not None and target not in header:
+        raise DataError(
+            f"`{path}` has no column `{target}` for the target; its columns: "
+            + ", ".join(f"`{h}`" for h in header)
+        )
+    at = header.index(target) if target is not None else -1
+    features = [i for i in range(len(header)) if i != at]
+    if not features:
+        raise DataError(f"`{path}` has no feature columns besides the target `{target}`")
+    x = np.empty((len(rows) - 1, len(features)))
+    for r, (line, row) in enumerate(rows[1:]):
+        for c, i in enumerate(features):
+            try:
+                x[r, c] = float(row[i])
+            except ValueError:
+                raise DataError(
+                    f"`{path}` line {line}, column `{header[i]}`: `{row[i].strip()}` "
+                    "is not a number (feature columns must be numeric)"
+                ) from None
+    if target is None:
+        return _Raw(x, None, x_from=f"`{path}`")
+    y, names, text = _labels([row[at].strip() for _, row in rows[1:]])
+    return _Raw(x, y, names, f"`{path}`", f"column `{target}` of `{path}`", text)
+
+
+def _labels(cells: list[str]) -> tuple[np.ndarray, tuple[str, ...], bool]:
+    """A target column: integers (ids, or mapped to sorted ids when some are negative), real
+    numbers, or text mapped to the ids of its sorted values (kept as the class names)."""
+    for kind in (int, float):
+        try:
+            values = np.array([kind(c) for c in cells])
+        except ValueError:
+            continue
+        if kind is int and values.min() < 0:
+            names, ids = np.unique(values, return_inverse=True)
+            return ids.astype(np.int64), tuple(str(v) for v in names), False
+        return values, (), False
+    names, ids = np.unique(np.array(cells), return_inverse=True)
+    return ids.astype(np.int64), tuple(str(v) for v in names), True
+
+
+def _npy(path: str, target: str | None) -> _Raw:
+    x = _read_npy(path, "features")
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"`{path}` holds {x.dtype} values: the features must be numbers")
+    if target is None:
+        return _Raw(x, None, x_from=f"`{path}`")
+    y = _read_npy(target, "targets")
+    names: tuple[str, ...] = ()
+    text = False
+    if len(y) != len(x):
+        raise DataError(f"`{target}` has {len(y)} targets, but `{path}` has {len(x)} samples")
+    if y.dtype.kind in "US":
+        unique, ids = np.unique(y, return_inverse=True)
+        y, names, text = ids.reshape(y.shape).astype(np.int64), tuple(map(str, unique)), True
+    elif y.dtype.kind not in "biuf":
+        raise DataError(f"`{target}` holds {y.dtype} values: the targets must be numbers or text")
+    return _Raw(x, y, names, f"`{path}`", f"`{target}`", text)
+
+
+def _read_npy(path: str, what: str) -> np.ndarray:
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise DataError(f"cannot read the {what} file `{path}`: {reason}") from None
+    if not isinstance(a, np.ndarray) or a.ndim == 0:
+        raise DataError(f"`{path}` must hold one array with the samples along its first axis")
+    return a

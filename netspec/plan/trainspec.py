@@ -1,0 +1,410 @@
+"""Check `train` sections against their networks and turn them into typed, defaulted plans."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from netspec.build.program import Program
+from netspec.build.values import Env, Symbol, bind, convert, describe, evaluate
+from netspec.diagnostics.core import Diagnostic, did_you_mean, error
+from netspec.ir import Graph
+from netspec.lang import ast
+from netspec.lang.printer import format_expr
+from netspec.lang.source import Span
+from netspec.plan.catalog import (
+    METHODS,
+    OPTIMIZERS,
+    SCALARS,
+    SCHEDULES,
+    SECTION_KEYS,
+    SHARED_KEYS,
+    SOURCES,
+    STAGE_KEYS,
+    Entry,
+)
+from netspec.plan.databind import Binding, bind_data
+from netspec.plan.plans import CallPlan, DataPlan, GreedyStep, StageKind, StagePlan, TrainPlan
+from netspec.plan.stages import FAILED, Checker, Scope, StageChecker, known, value_of
+from netspec.units.base import ParamSpec
+
+# The plans live in netspec.plan.plans; callers keep importing them from here.
+__all__ = [
+    "Binding",
+    "CallPlan",
+    "DataPlan",
+    "GreedyStep",
+    "StageKind",
+    "StagePlan",
+    "TrainPlan",
+    "plan_training",
+]
+
+
+def plan_training(
+    program: Program, networks: Mapping[str, Graph], env: Env, diags: list[Diagnostic]
+) -> dict[str, TrainPlan]:
+    """Check every `train` section; a plan per network whose section has no errors."""
+    plans: dict[str, TrainPlan] = {}
+    first: dict[str, Span] = {}
+    for train in program.trains:
+        name, span = train.network.text, train.network.span
+        if name in first:
+            diags.append(
+                error(
+                    "E507",
+                    f"network `{name}` has a second `train` section",
+                    span,
+                    "trained again here",
+                    secondary=[(first[name], "first trained here")],
+                    help="merge the sections; use `stage`s for several phases",
+                )
+            )
+            continue
+        first[name] = span
+        graph = networks.get(name)
+        if graph is None:
+            hint = did_you_mean(name, networks) or known("networks", list(networks))
+            diags.append(
+                error("E207", f"unknown network `{name}`", span, "not a network", help=hint)
+            )
+        plan = _SectionChecker(program, graph, env, diags).plan(train)
+        if plan is not None and graph is not None:
+            plans[name] = plan
+    return plans
+
+
+class _SectionChecker(Checker):
+    """Check a `train` section's own settings, its catalogue calls and its data."""
+
+    def __init__(
+        self, program: Program, graph: Graph | None, env: Env, diags: list[Diagnostic]
+    ) -> None:
+        super().__init__(graph, diags)
+        self.env = env
+        net = program.networks.get(graph.name) if graph is not None else None
+        declared = _declared(net)
+        self.broken = graph is None or _broken(graph, declared)
+        self.stages = StageChecker(graph, diags, declared, self.broken)
+
+    def plan(self, train: ast.Train) -> TrainPlan | None:
+        """The section's plan, or None when it has errors."""
+        net = train.network.text
+        stages = self._stages(train)
+        allowed = SECTION_KEYS + SHARED_KEYS + (() if stages else STAGE_KEYS)
+        settings = [s for s in train.body if isinstance(s, ast.Setting)]
+        own = self._settings(settings, allowed, f"`train {net}`")
+        vals = {k: (self._value(s), s) for k, s in own.items() if k != "data"}
+        seed = value_of(vals, "seed")
+        misplaced = any(s.key.text == "data" for stage in stages for s in stage.settings)
+        data = self._data(train, own.get("data"), 0 if seed is FAILED else seed, misplaced)
+        monitor = "val" if data is not None and data.val > 0 else "train"
+        plans: list[StagePlan | None] = []
+        for s in stages:
+            what = f"stage `{s.name.text}`"
+            scope = _inherit(vals, self._scope(s.settings, what))
+            plans.append(self.stages.plan(what, s.name.text, s.name.span, scope, monitor))
+        if not stages:
+            main = self.stages.plan(f"`train {net}`", "main", train.network.span, vals, monitor)
+            plans = [main]
+        if len(self.diags) > self.start or data is None:
+            return None
+        batch, device, precision = (value_of(vals, k) for k in ("batch", "device", "precision"))
+        stage_plans = tuple(p for p in plans if p)
+        return TrainPlan(net, data, batch, seed, device, precision, stage_plans, train.span)
+
+    # --- settings ---------------------------------------------------------------------------
+    def _stages(self, train: ast.Train) -> list[ast.Stage]:
+        stages = [(s.name.text, s.name.span, s) for s in train.body if isinstance(s, ast.Stage)]
+        return self._distinct(stages, "stage ", "defined", "give each stage its own name")
+
+    def _scope(self, settings: Sequence[ast.Setting], where: str) -> Scope:
+        own = self._settings(settings, SHARED_KEYS + STAGE_KEYS, where)
+        return {k: (self._value(s), s) for k, s in own.items()}
+
+    def _settings(
+        self, settings: Sequence[ast.Setting], allowed: tuple[str, ...], where: str
+    ) -> dict[str, ast.Setting]:
+        """The settings by key, reporting repeated (E507) and unknown or misplaced (E501) ones."""
+        own: dict[str, ast.Setting] = {}
+        for s in settings:
+            key = s.key.text
+            if key in own:
+                first = [(own[key].key.span, "first set here")]
+                self._error(
+                    "E507",
+                    f"`{key}` is set twice in {where}",
+                    s.key.span,
+                    "set again here",
+                    secondary=first,
+                    help="keep one of them",
+                )
+            elif key not in allowed:
+                self._unknown_setting(s, allowed, where)
+            else:
+                own[key] = s
+        if "epochs" in own and "steps" in own:
+            del own[self._both_lengths(own["epochs"], own["steps"], where)]
+        return own
+
+    def _both_lengths(self, epochs: ast.Setting, steps: ast.Setting, where: str) -> str:
+        """Report `epochs` and `steps` set together (E508); the key of the later one, to drop."""
+        later, first = sorted((epochs, steps), key=lambda s: s.span.start, reverse=True)
+        self._error(
+            "E508",
+            f"{where} sets both `epochs` and `steps`",
+            later.key.span,
+            "choose one",
+            secondary=[(first.key.span, "also set here")],
+            help="a stage runs for a number of epochs or of optimizer steps, not both",
+        )
+        return later.key.text
+
+    def _unknown_setting(self, s: ast.Setting, allowed: tuple[str, ...], where: str) -> None:
+        key = s.key.text
+        optimizer_params = {p.name for e in OPTIMIZERS.values() for p in e.params}
+        if key in SECTION_KEYS:
+            message = f"`{key}` cannot be set in a stage"
+            hint = f"set `{key}` once, in the `train` section outside the stages"
+        elif key in STAGE_KEYS:
+            message = f"`{key}` belongs in a stage"
+            hint = f"this section has stages: move `{key} = ...` into the stage it is for"
+        else:
+            message = f"unknown setting `{key}` in {where}"
+            hint = did_you_mean(key, allowed) or known("settings here", list(allowed))
+            if key in optimizer_params:
+                hint = f"`{key}` is a parameter of the optimizer: `optimizer = adam({key}=...)`"
+        self._error("E501", message, s.key.span, "not a setting here", help=hint)
+
+    def _value(self, s: ast.Setting) -> Any:
+        """The checked value of one setting, or FAILED once reported."""
+        key = s.key.text
+        if key in SCALARS:
+            return self._scalar(s, SCALARS[key])
+        if key == "optimizer":
+            return self._optimizer(self._call(s.value, OPTIMIZERS, "optimizer", "adam(lr=1e-3)"))
+        if key == "schedule":
+            return self._call(s.value, SCHEDULES, "schedule", "cosine()")
+        if key == "method":
+            return self._call(s.value, METHODS, "pretraining method", "cd(k=1)")
+        return self._names(s)
+
+    def _scalar(self, s: ast.Setting, spec: ParamSpec) -> Any:
+        expr = s.value
+        if isinstance(expr, (ast.Call, ast.Chain)):
+            raw: Any = Symbol(format_expr(expr))
+        else:
+            raw = evaluate(expr, self.env, self.diags)
+            if raw is None:
+                return FAILED
+        value, complaint = convert(spec, raw)
+        label = "not one of the choices" if spec.type == "choice" else "wrong type"
+        if complaint is None and spec.check is not None and value is not None:
+            complaint, label = spec.check(value), "out of range"
+        if complaint is None:
+            return value
+        message = f"`{spec.name}` {complaint.split(';')[0]}, but got {describe(raw)}"
+        self._error("E508", message, expr.span, label, help=f"`{spec.name}` is {spec.doc}")
+        return FAILED
+
+    def _names(self, s: ast.Setting) -> Any:
+        items = s.value.items if isinstance(s.value, ast.ListExpr) else (s.value,)
+        for item in items:
+            if not isinstance(item, ast.Ref):
+                self._error(
+                    "E508",
+                    f"`{s.key.text}` lists unit names, but got `{format_expr(item)}`",
+                    item.span,
+                    "not a unit name",
+                    help="write the names the network gives its units, such as "
+                    f"`{s.key.text} = [h1, h2]`",
+                )
+                return FAILED
+        return items
+
+    # --- catalogue calls --------------------------------------------------------------------
+    def _call(self, expr: ast.Expr, table: Mapping[str, Entry], what: str, example: str) -> Any:
+        """A catalogue call (`name(args)` or a bare `name`) bound to its entry's signature."""
+        a = "an" if what[0] in "aeiou" else "a"
+        if not isinstance(expr, (ast.Ref, ast.Call)):
+            message = f"expected {a} {what} such as `{example}`, but got `{format_expr(expr)}`"
+            hint = known(f"{what}s", list(table))
+            self._error("E508", message, expr.span, f"not {a} {what}", help=hint)
+            return FAILED
+        callee, args = (expr.name, ()) if isinstance(expr, ast.Ref) else (expr.callee, expr.args)
+        entry = table.get(callee.text)
+        if entry is None:
+            hint = did_you_mean(callee.text, table) or known(f"{what}s", list(table))
+            message = f"unknown {what} `{callee.text}`"
+            self._error("E502", message, callee.span, f"not {a} {what}", help=hint)
+            return FAILED
+        params = self._bind(entry, args, expr.span)
+        if params is None:
+            return FAILED
+        return CallPlan(entry.name, MappingProxyType(params), expr.span)
+
+    def _optimizer(self, call: Any) -> Any:
+        if call is not FAILED and call.params.get("nesterov") and not call.params["momentum"]:
+            self._error(
+                "E508",
+                f"`{call.name}(nesterov=true)` needs momentum",
+                call.span,
+                "nesterov without momentum",
+                help="add a momentum such as `momentum=0.9`",
+            )
+            return FAILED
+        return call
+
+    def _bind(self, entry: Entry, args: Sequence[ast.Arg], span: Span) -> dict[str, Any] | None:
+        positional = [a for a in args if a.name is None]
+        keyword = [a for a in args if a.name is not None]
+        if not any(p.type == "str" for p in entry.params):
+            return bind(entry.name, entry.params, positional, keyword, self.env, self.diags, span)
+        return self._bind_strings(entry, positional, keyword, span)
+
+    def _bind_strings(
+        self, entry: Entry, positional: list[ast.Arg], keyword: list[ast.Arg], span: Span
+    ) -> dict[str, Any] | None:
+        """`bind` knows no `str` type: bind the string parameters (they come first) here."""
+        names = [p.name for p in entry.params]
+        strings = [p for p in entry.params if p.type == "str"]
+        if len(positional) > len(names):
+            listed = ", ".join(f"`{n}`" for n in names)
+            message = f"`{entry.name}` takes {len(names)} parameters ({listed}), but got more"
+            self._error("E405", message, positional[len(names)].span, "one argument too many")
+            return None
+        given = {p.name: a for p, a in zip(strings, positional, strict=False)}
+        rest, ok = self._string_keywords(entry, keyword, given)
+        others = tuple(p for p in entry.params if p.type != "str")
+        unnamed = positional[len(strings) :]
+        bound = bind(entry.name, others, unnamed, rest, self.env, self.diags, span)
+        texts = {p.name: self._string(entry, p, given.get(p.name), span) for p in strings}
+        if bound is None or not ok or FAILED in texts.values():
+            return None
+        return {n: texts[n] if n in texts else bound[n] for n in names}
+
+    def _string_keywords(
+        self, entry: Entry, keyword: list[ast.Arg], given: dict[str, ast.Arg]
+    ) -> tuple[list[ast.Arg], bool]:
+        """Add the string keywords to `given`; the others, for `bind`, and whether all were ok."""
+        names = [p.name for p in entry.params]
+        strings = {p.name for p in entry.params if p.type == "str"}
+        rest, ok = [], True
+        for arg in keyword:
+            key = arg.name.text if arg.name else ""
+            if key not in names:
+                hint = did_you_mean(key, names) or known("its parameters", names)
+                message = f"`{entry.name}` has no parameter `{key}`"
+                self._error("E401", message, arg.span, "unknown parameter", help=hint)
+                ok = False
+            elif key in given:
+                first = [(given[key].span, "first given here")]
+                message = f"parameter `{key}` of `{entry.name}` is given twice"
+                self._error("E406", message, arg.span, "given again here", secondary=first)
+                ok = False
+            elif key in strings:
+                given[key] = arg
+            else:
+                rest.append(arg)
+        return rest, ok
+
+    def _string(self, entry: Entry, spec: ParamSpec, arg: ast.Arg | None, span: Span) -> Any:
+        if arg is None:
+            if spec.required:
+                message = f"`{entry.name}` needs `{spec.name}` ({spec.doc})"
+                label, hint = f"`{spec.name}` is missing", f'add `{spec.name}="..."`'
+                self._error("E402", message, span, label, help=hint)
+                return FAILED
+            return spec.default
+        raw = evaluate(arg.value, self.env, self.diags)
+        if isinstance(raw, str) and not isinstance(raw, Symbol):
+            return raw
+        if raw == "none" and spec.default is None:
+            return None
+        if raw is not None:
+            message = f"`{spec.name}` (={describe(raw)}) of `{entry.name}` expects a string"
+            quoted = f'write it in double quotes: `{spec.name}="{raw}"`'
+            fix = quoted if isinstance(raw, Symbol) else None
+            self._error("E403", message, arg.value.span, "expects a string", help=fix)
+        return FAILED
+
+    # --- data -------------------------------------------------------------------------------
+    def _data(
+        self, train: ast.Train, s: ast.Setting | None, seed: int, misplaced: bool
+    ) -> DataPlan | None:
+        if s is None and misplaced:  # E501 points at it in its stage
+            return None
+        if s is None:
+            self._error(
+                "E508",
+                f"`train {train.network.text}` has no `data` setting",
+                train.network.span,
+                "needs `data = ...`",
+                help="add a data source such as `data = digits(test=0.2)`; "
+                "`netspec explain train` lists them all",
+            )
+            return None
+        call = self._call(s.value, SOURCES, "data source", "digits(test=0.2)")
+        if call is FAILED:
+            return None
+        span = s.value.span
+        params = self._source_params(call, seed, span)
+        fields = SOURCES[call.name].fields(params)
+        bindings: tuple[Binding, ...] = ()
+        if not self.broken and self.graph is not None:
+            bindings = bind_data(self.graph, call.name, fields, span, self.diags)
+        test, val = params["test"], params["val"]
+        return DataPlan(
+            call.name, MappingProxyType(params), test, val, params["seed"], fields, bindings, span
+        )
+
+    def _source_params(self, call: CallPlan, seed: int, span: Span) -> dict[str, Any]:
+        """The source's parameters with the section's seed and file paths filled in."""
+        params = dict(call.params)
+        params["seed"] = seed if params["seed"] is None else params["seed"]
+        if params["test"] + params["val"] >= 1:
+            self._error(
+                "E508",
+                f"`test` ({params['test']:g}) and `val` ({params['val']:g}) of "
+                f"`{call.name}` leave no samples for training",
+                span,
+                "no training samples",
+                help="keep `test + val` below 1, e.g. `test=0.2, val=0.1`",
+            )
+        for name in SOURCES[call.name].files:
+            params[name] = _relative_to(params[name], span)
+        return params
+
+
+def _inherit(section: Scope, stage: Scope) -> Scope:
+    """A stage's settings over the section's; a stage's length replaces the section's whole."""
+    merged = {k: v for k, v in section.items() if k in SHARED_KEYS}
+    if "epochs" in stage or "steps" in stage:
+        merged.pop("epochs", None)
+        merged.pop("steps", None)
+    return {**merged, **stage}
+
+
+def _declared(net: ast.Network | None) -> set[str]:
+    """The names a network's source defines, built or not."""
+    names: set[str] = set()
+    for stmt in net.body if net is not None else ():
+        if isinstance(stmt, ast.Input):
+            names.add(stmt.name.text)
+        elif isinstance(stmt, ast.Assign):
+            names.update(t.text for t in stmt.targets)
+    return names
+
+
+def _broken(graph: Graph, declared: set[str]) -> bool:
+    """Whether building or checking the network failed, so its checks would only repeat that."""
+    built = all(n in graph.names for n in declared)
+    return not built or any(n.type is None for n in graph.nodes())
+
+
+def _relative_to(path: Any, span: Span) -> Any:
+    if not isinstance(path, str) or span.file in ("<string>", "<stdin>"):
+        return path
+    return str(Path(span.file).parent / path)

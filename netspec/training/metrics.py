@@ -1,0 +1,225 @@
+"""Per-head metrics: the loss of every head, accuracy for class and binary targets, mse and mae
+for real ones; running means over an epoch, whole-split evaluation and confusion matrices.
+
+The objective returns losses and the network's outputs; a head's prediction need not be an
+output, so `probe` copies the objective's fx graph and also returns each head's prediction and
+target, found by the `netspec_id` that lowering puts on every fx node.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import fx
+
+from netspec.backend.lower import Lowered
+from netspec.ir import Graph, Role
+
+Batch = Sequence[torch.Tensor]
+Forward = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """A loss head and how to score its prediction."""
+
+    name: str
+    kind: str  # the loss: cross_entropy | bce | mse | l1
+    target: str  # class | binary | real
+    threshold: float = 0.0  # binary heads: 0.5 on probabilities, 0 on logits
+    classes: int | None = None
+
+    @property
+    def scores(self) -> tuple[str, ...]:
+        """The metric names besides the loss."""
+        return ("acc",) if self.target in ("class", "binary") else ("mse", "mae")
+
+
+def head_specs(lowered: Lowered, graph: Graph) -> tuple[HeadSpec, ...]:
+    specs = []
+    for head in lowered.heads:
+        t = graph.node(head.target).type
+        dtype = t.dtype if t is not None else "real"
+        probabilities = any(_is_logits(n, head.prediction) for n in lowered.objective.graph.nodes)
+        threshold = 0.5 if probabilities else 0.0
+        classes = t.classes if t is not None else None
+        specs.append(HeadSpec(head.name, head.kind, dtype, threshold, classes))
+    return tuple(specs)
+
+
+def _is_logits(node: fx.Node, unit: str) -> bool:
+    """Lowering names the value before a unit's sigmoid or softmax `<name>_logits`."""
+    return node.meta.get("netspec_id") == unit and node.name.endswith("_logits")
+
+
+def probe(lowered: Lowered, graph: Graph) -> fx.GraphModule:
+    """The objective, returning also {"predictions": {head: tensor}, "targets": {head: tensor}}."""
+    old = lowered.objective.graph
+    new = fx.Graph()
+    val_map: dict[fx.Node, fx.Node] = {}
+    result = new.graph_copy(old, val_map)
+    assert isinstance(result, dict)
+    placeholders = [n for n in old.nodes if n.op == "placeholder"]
+    by_input = dict(zip(lowered.inputs, placeholders, strict=True))
+    last: dict[str, fx.Node] = {}
+    for node in old.nodes:  # the last node of a unit is its value (after any activation)
+        if "netspec_id" in node.meta:
+            last[node.meta["netspec_id"]] = node
+    outputs = _outputs_of(graph)
+
+    def value(node_id: str) -> fx.Node | None:
+        found = by_input.get(node_id) or last.get(node_id)
+        if found is not None:
+            return val_map[found]
+        name = outputs.get(node_id)  # a unit lowered to no node: an alias of its input
+        found_out = result["outputs"].get(name) if name else None
+        return found_out if isinstance(found_out, fx.Node) else None
+
+    predictions = {h.name: value(h.prediction) for h in lowered.heads}
+    targets = {h.name: value(h.target) for h in lowered.heads}
+    new.output(
+        {
+            **result,
+            "predictions": {k: v for k, v in predictions.items() if v is not None},
+            "targets": {k: v for k, v in targets.items() if v is not None},
+        }
+    )
+    return fx.GraphModule(lowered.root, new, class_name=f"{lowered.objective.__class__.__name__}")
+
+
+def _outputs_of(graph: Graph) -> dict[str, str]:
+    return {
+        graph.inputs_of(n.id)[0]: n.label.removeprefix("output:") for n in graph.nodes(Role.OUTPUT)
+    }
+
+
+def batch_metrics(heads: Sequence[HeadSpec], out: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """Scalar tensors, detached: `loss`, and `<head>/loss`, `<head>/acc` or `<head>/mse|mae`."""
+    metrics = {"loss": out["loss"].detach().float()}
+    for h in heads:
+        metrics[f"{h.name}/loss"] = out["losses"][h.name].detach().float()
+        pred, target = out["predictions"].get(h.name), out["targets"].get(h.name)
+        if pred is None or target is None:
+            continue
+        pred = pred.detach().float()
+        if h.target == "class" and pred.shape[-1] > 1:
+            hits = pred.argmax(-1) == target.reshape(pred.shape[:-1])  # (B,) or (B, T)
+            metrics[f"{h.name}/acc"] = hits.float().mean()
+        elif h.target in ("class", "binary"):
+            guess = (pred > h.threshold).float()  # (B, 1) or (B,)
+            metrics[f"{h.name}/acc"] = (guess == target.float().reshape(pred.shape)).float().mean()
+        else:
+            diff = pred - target.float().reshape(pred.shape)
+            metrics[f"{h.name}/mse"] = diff.pow(2).mean()
+            metrics[f"{h.name}/mae"] = diff.abs().mean()
+    return metrics
+
+
+class Running:
+    """Sample-weighted running means, summed on the device so no step waits for the GPU."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+
+    def add(self, metrics: dict[str, torch.Tensor], n: int) -> None:
+        for key, v in metrics.items():
+            term = v.double() * n
+            self.sums[key] = self.sums[key] + term if key in self.sums else term
+        self.count += n
+
+    def means(self) -> dict[str, float]:
+        if not self.count:
+            return {}
+        stacked = torch.stack(list(self.sums.values())).cpu().tolist()  # one transfer
+        return {k: float(v) / self.count for k, v in zip(self.sums, stacked, strict=True)}
+
+    def state(self) -> tuple[dict[str, torch.Tensor], int]:
+        return dict(self.sums), self.count
+
+    def restore(self, sums: dict[str, torch.Tensor], count: int) -> None:
+        self.sums, self.count = dict(sums), count
+
+
+def chunks(size: int, batch: int) -> Iterator[slice]:
+    for start in range(0, size, batch):
+        yield slice(start, min(size, start + batch))
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    confusion: dict[str, np.ndarray]  # class head -> (K, K) counts, rows true, columns predicted
+
+
+@torch.no_grad()
+def evaluate(
+    forward: Forward,
+    heads: Sequence[HeadSpec],
+    tensors: Batch,
+    autocast: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
+    batch: int = 1024,
+    confusion: bool = False,
+) -> Evaluation:
+    """Means over a whole split, in chunks; the caller puts the model in eval mode."""
+    size = int(tensors[0].shape[0])
+    running = Running()
+    counts: dict[str, torch.Tensor] = {}
+    for part in chunks(size, batch):
+        with autocast():
+            out = forward(*(t[part] for t in tensors))
+        running.add(batch_metrics(heads, out), part.stop - part.start)
+        if confusion:
+            _count_confusion(heads, out, counts)
+    matrices = {k: v.cpu().numpy() for k, v in counts.items()}
+    return Evaluation(running.means(), matrices)
+
+
+def _count_confusion(
+    heads: Sequence[HeadSpec], out: dict[str, Any], counts: dict[str, torch.Tensor]
+) -> None:
+    for h in heads:
+        pred, target = out["predictions"].get(h.name), out["targets"].get(h.name)
+        if h.target == "real" or pred is None or target is None:
+            continue
+        k = h.classes or 2
+        if pred.shape[-1] > 1:
+            guess = pred.argmax(-1).reshape(-1)  # (B * T,)
+        else:
+            guess = (pred.float() > h.threshold).long().reshape(-1)
+        truth = target.reshape(-1).long()  # (B * T,)
+        flat = torch.bincount(truth * k + guess, minlength=k * k)[: k * k]
+        counts[h.name] = counts.get(h.name, 0) + flat.reshape(k, k)
+
+
+class FiniteGuard:
+    """Watches the loss for nan or inf. On the CPU each step is checked at once; on CUDA the first
+    bad step stays on the device until `pending` is read (at checkpoints), so steps need not
+    wait for the GPU."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.lazy = device.type == "cuda"
+        self.first = torch.full((), -1, dtype=torch.long, device=device)
+        self.value = "not finite"
+
+    def bad(self, loss: torch.Tensor, step: int) -> bool:
+        """Whether step `step` must stop now (always False on CUDA: see `pending`)."""
+        finite = torch.isfinite(loss.detach())
+        if not self.lazy:
+            if not bool(finite):
+                self.value = str(float(loss.detach()))
+                return True
+            return False
+        mark = ~finite & (self.first < 0)
+        self.first = torch.where(mark, torch.full_like(self.first, step), self.first)
+        return False
+
+    def pending(self) -> int | None:
+        """The first bad step seen on the device, if any."""
+        step = int(self.first) if self.lazy else -1
+        return step if step >= 0 else None

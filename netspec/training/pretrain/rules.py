@@ -1,0 +1,244 @@
+"""One unit's unsupervised training rule, behind one small interface the greedy stage drives:
+CD/PCD for RBMs, (denoising, sparse) reconstruction for autoencoders, and dictionary learning
+for sparse coding."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from netspec.backend.nn.autoencoders import Autoencoder
+from netspec.backend.nn.energy import RBM
+from netspec.backend.nn.sparse_coding import SparseCode
+from netspec.plan.plans import CallPlan
+from netspec.training.optim import make_optimizer, set_lr
+from netspec.training.pretrain.rbm import (
+    CDSettings,
+    ContrastiveDivergence,
+    free_energy_gap,
+    pseudo_likelihood,
+    reconstruction_error,
+)
+
+
+class Rule(Protocol):
+    """`monitors` always holds `loss`, the unit's own objective on (a sample of) the data;
+    `finish` runs once the unit's last epoch is done."""
+
+    def step(self, x: torch.Tensor, lr: float) -> None: ...
+    def finish(self) -> None: ...
+    def monitors(self, train: torch.Tensor, held: torch.Tensor | None) -> dict[str, float]: ...
+    def state(self) -> dict[str, torch.Tensor]: ...
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None: ...
+
+
+MONITOR_ROWS = 2048  # samples the per-epoch monitors look at: enough, and cheap
+
+
+def make_rule(
+    module: nn.Module,
+    unit: Mapping[str, Any],
+    method: CallPlan,
+    optimizer: CallPlan,
+    batch: int,
+) -> Rule:
+    """The rule `method` names for a unit's module (`unit`: its spec parameters), stepping with
+    the stage's optimizer."""
+    if isinstance(module, RBM):
+        return RBMRule(module, method, optimizer, batch)
+    if isinstance(module, Autoencoder):
+        return AutoencoderRule(module, unit, method, optimizer)
+    if isinstance(module, SparseCode):
+        return DictionaryRule(module, optimizer)
+    raise TypeError(f"no pretraining rule for {type(module).__name__}")
+
+
+class RBMRule:
+    """CD-k or PCD-k. With plain SGD (and momentum/weight decay) the classic in-place update;
+    with another optimizer the CD estimate is handed to it as a gradient."""
+
+    def __init__(self, rbm: RBM, method: CallPlan, optimizer: CallPlan, batch: int) -> None:
+        p = optimizer.params
+        classic = optimizer.name == "sgd" and not p.get("nesterov")
+        self.settings = CDSettings(
+            lr=float(p["lr"]),
+            k=int(method.params.get("k", 1)),
+            persistent=method.name == "pcd",
+            momentum=float(p.get("momentum", 0.0)) if classic else 0.0,
+            weight_decay=float(p.get("weight_decay", 0.0)) if classic else 0.0,
+            sparsity=float(method.params.get("sparsity", 0.0)),
+            target=float(method.params.get("target", 0.05)),
+            average=float(method.params.get("average", 0.0)),
+        )
+        self.rbm = rbm
+        self.cd = ContrastiveDivergence(rbm, self.settings, chains=batch)
+        self.optimizer = None if classic else make_optimizer(optimizer, rbm.parameters())
+
+    def step(self, x: torch.Tensor, lr: float) -> None:
+        if self.optimizer is None:
+            self.cd.step(x, lr)
+            return
+        grads = self.cd.gradients(x)
+        for param, grad in zip((self.rbm.W, self.rbm.b, self.rbm.c), grads, strict=True):
+            param.grad = -grad  # the optimizer descends; CD estimates the ascent direction
+        set_lr(self.optimizer, lr)
+        self.optimizer.step()
+        self.cd.updated()
+
+    def finish(self) -> None:
+        self.cd.finish()
+
+    def monitors(self, train: torch.Tensor, held: torch.Tensor | None) -> dict[str, float]:
+        sample = train[:MONITOR_ROWS]
+        with self.cd.averaged():  # what the stage will end with
+            out = {"loss": reconstruction_error(self.rbm, sample)}
+            if self.rbm.kind == "bernoulli":
+                out["pseudo_ll"] = pseudo_likelihood(self.rbm, sample)
+            if held is not None:
+                out["free_energy_gap"] = free_energy_gap(self.rbm, sample, held[:MONITOR_ROWS])
+        return out
+
+    def state(self) -> dict[str, torch.Tensor]:
+        tensors = self.cd.state()
+        if self.optimizer is not None:
+            tensors.update(_optimizer_tensors(self.optimizer))
+        return tensors
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.cd.load_state(tensors)
+        if self.optimizer is not None:
+            _load_optimizer_tensors(self.optimizer, tensors)
+
+
+class AutoencoderRule:
+    """Rebuild the clean input from the code of a corrupted one (masking or Gaussian noise),
+    with an optional KL pull of the mean code activation toward `target`."""
+
+    def __init__(
+        self, ae: Autoencoder, unit: Mapping[str, Any], method: CallPlan, optimizer: CallPlan
+    ) -> None:
+        self.ae = ae
+        self.loss = str(method.params.get("loss", "mse"))
+        self.noise = float(unit.get("noise", 0.0))
+        self.corruption = str(unit.get("corruption", "mask"))
+        self.sparsity = float(unit.get("sparsity", 0.0))
+        self.target = float(unit.get("target", 0.05))
+        self.optimizer = make_optimizer(optimizer, ae.parameters())
+
+    def _corrupt(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.noise:
+            return x
+        if self.corruption == "gaussian":
+            return x + self.noise * torch.randn_like(x)
+        return x * torch.bernoulli(torch.full_like(x, 1.0 - self.noise))  # drop a `noise` share
+
+    def _objective(self, x: torch.Tensor, corrupt: bool) -> torch.Tensor:
+        code = self.ae(self._corrupt(x) if corrupt else x)  # (B, N)
+        rebuilt = self.ae.decode(code)  # (B, D)
+        if self.loss == "bce":
+            loss = F.binary_cross_entropy(rebuilt.clamp(1e-6, 1 - 1e-6), x.clamp(0, 1))
+        else:
+            loss = F.mse_loss(rebuilt, x)
+        if self.sparsity and self.ae.act == "sigmoid":
+            rho = code.mean(0).clamp(1e-6, 1 - 1e-6)  # (N,)
+            t = self.target
+            kl = t * torch.log(t / rho) + (1 - t) * torch.log((1 - t) / (1 - rho))
+            loss = loss + self.sparsity * kl.sum()
+        return loss
+
+    def step(self, x: torch.Tensor, lr: float) -> None:
+        set_lr(self.optimizer, lr)
+        self.optimizer.zero_grad(set_to_none=True)
+        self._objective(x, corrupt=True).backward()  # type: ignore[no-untyped-call]
+        self.optimizer.step()
+
+    def finish(self) -> None:
+        pass
+
+    @torch.no_grad()
+    def monitors(self, train: torch.Tensor, held: torch.Tensor | None) -> dict[str, float]:
+        out = {"loss": float(self._objective(train[:MONITOR_ROWS], corrupt=False))}
+        if held is not None:
+            out["held_loss"] = float(self._objective(held[:MONITOR_ROWS], corrupt=False))
+        return out
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return _optimizer_tensors(self.optimizer)
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        _load_optimizer_tensors(self.optimizer, tensors)
+
+
+class DictionaryRule:
+    """Alternate sparse inference (the unit's own solver, weights fixed) with a gradient step on
+    the dictionary, then put every atom back on the unit sphere."""
+
+    def __init__(self, unit: SparseCode, optimizer: CallPlan) -> None:
+        self.unit = unit
+        self.optimizer = make_optimizer(optimizer, [unit.D])
+
+    def _error(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return 0.5 * ((x - self.unit.reconstruct(z)) ** 2).sum(1).mean()
+
+    def _energy(self, x: torch.Tensor, z: torch.Tensor) -> float:
+        """What sparse coding minimises: the squared error plus the L1 cost of the code."""
+        return float(self._error(x, z) + self.unit.l1 * z.abs().sum(1).mean())
+
+    def step(self, x: torch.Tensor, lr: float) -> None:
+        with torch.no_grad():
+            z = self.unit(x)  # (B, N) codes under the current dictionary
+        set_lr(self.optimizer, lr)
+        self.optimizer.zero_grad(set_to_none=True)
+        self._error(x, z).backward()  # type: ignore[no-untyped-call]
+        self.optimizer.step()
+        with torch.no_grad():
+            self.unit.D.div_(self.unit.D.norm(dim=0, keepdim=True).clamp_min(1e-8))
+
+    def finish(self) -> None:
+        pass
+
+    @torch.no_grad()
+    def monitors(self, train: torch.Tensor, held: torch.Tensor | None) -> dict[str, float]:
+        x = train[:MONITOR_ROWS]
+        z = self.unit(x)
+        out = {"loss": self._energy(x, z), "recon": float(self._error(x, z))}
+        out["active"] = float((z != 0).float().mean())
+        if held is not None:
+            h = held[:MONITOR_ROWS]
+            out["held_loss"] = self._energy(h, self.unit(h))
+        return out
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return _optimizer_tensors(self.optimizer)
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        _load_optimizer_tensors(self.optimizer, tensors)
+
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    """The optimizer's per-parameter tensors (momentum buffers, Adam moments), flat."""
+    out = {}
+    for i, state in enumerate(optimizer.state_dict()["state"].values()):
+        for key, value in state.items():
+            tensor = value if torch.is_tensor(value) else torch.tensor(float(value))
+            out[f"optim/{i}/{key}"] = tensor
+    return out
+
+
+def _load_optimizer_tensors(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
+) -> None:
+    saved = optimizer.state_dict()
+    params = saved["param_groups"][0]["params"]
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, tensor in tensors.items():
+        if name.startswith("optim/"):
+            _, index, key = name.split("/", 2)
+            state.setdefault(params[int(index)], {})[key] = tensor
+    if state:
+        saved["state"] = state
+        optimizer.load_state_dict(saved)

@@ -1,0 +1,293 @@
+"""Train a compiled network: its `train` section's stages, in order, in a run directory.
+
+A registry maps each stage kind to an executor: supervised stages (training.supervised) minimise
+the objective with the stage's optimizer and schedule; greedy pretraining stages
+(training.pretrain.greedy) train one unit at a time by its own rule. Both share a Session
+(training.session). Small data sets go to the device whole, and batches are indexed from a
+permutation drawn with a generator of their own; with the RNG states, optimizer, schedule and
+position in the checkpoint, a resumed run on the CPU ends with exactly the weights of an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from netspec.api import Compiled
+from netspec.backend.lower import Lowered
+from netspec.data.loading import Dataset
+from netspec.plan.plans import StagePlan, TrainPlan
+from netspec.report.plots import write_drawing, write_plots
+from netspec.report.unit_plots import write_unit_plots
+from netspec.training import runs
+from netspec.training.distributed import shared
+from netspec.training.metrics import Evaluation, HeadSpec
+from netspec.training.pretrain.greedy import pretrain
+from netspec.training.progress import Reporter
+from netspec.training.runs import Checkpoint
+from netspec.training.session import SPLITS, Session, Stopped, TrainError
+from netspec.training.supervised import supervised
+
+__all__ = [
+    "TrainError",
+    "TrainOptions",
+    "TrainResult",
+    "evaluate_checkpoint",
+    "train",
+    "training_plan",
+]
+
+
+@dataclass
+class TrainOptions:
+    network: str | None = None
+    runs_root: Path = Path("runs")
+    run_dir: Path | None = None  # the run's folder; default runs_root/<network>-<time>
+    resume: Path | None = None  # continue the run in this folder
+    device: str | None = None  # auto | cpu | cuda; default the plan's
+    seed: int | None = None  # default the plan's
+    threads: int | None = None  # CPU threads; default 1
+    compile: bool = False  # torch.compile the objective
+    epochs: int | None = None  # override every supervised stage's length
+    steps: int | None = None
+    max_steps: int | None = None  # stop, with a checkpoint, after this many optimizer steps
+    checkpoint_every: int = 500  # steps between checkpoints inside step-based stages
+    tensorboard: bool = False
+    plots: bool = True
+    drawing: bool = True
+    quiet: bool = False
+    overrides: Mapping[str, str] = field(default_factory=dict)  # the --set values, for the record
+    argv: Sequence[str] = field(default_factory=lambda: list(sys.argv))
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    status: str  # done | stopped (max_steps)
+    heads: tuple[HeadSpec, ...]
+    split: str  # the split `metrics` were measured on: test, else val, else train
+    metrics: dict[str, float]
+    rows: list[dict[str, Any]]
+    checkpoint: Path
+    best: Path | None
+    plots: list[Path]
+    drawing: Path | None
+    lowered: Lowered
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+def training_plan(compiled: Compiled, options: TrainOptions) -> TrainPlan:
+    """The network's plan with --epochs/--steps applied; TrainError when it cannot run."""
+    name = options.network or next(iter(compiled.trains), None) or next(iter(compiled.networks), "")
+    if name not in compiled.trains:
+        known = ", ".join(compiled.trains) or "none"
+        raise TrainError(f"network `{name}` has no `train` section (trainable networks: {known})")
+    plan = compiled.trains[name]
+    stages = tuple(_override(s, options) for s in plan.stages)
+    for stage in stages:
+        if stage.kind not in EXECUTORS:
+            raise TrainError(_unsupported(stage))
+    return replace(plan, stages=stages)
+
+
+def _override(stage: StagePlan, options: TrainOptions) -> StagePlan:
+    if stage.kind != "supervised":
+        return stage
+    if options.epochs is not None:
+        return replace(stage, epochs=options.epochs, steps=None)
+    if options.steps is not None:
+        return replace(stage, steps=options.steps, epochs=None)
+    return stage
+
+
+def _unsupported(stage: StagePlan) -> str:
+    return f"stage `{stage.name}` is a {stage.kind} stage, which this version cannot run"
+
+
+# --- the stage executors, by stage kind -----------------------------------------------------------
+
+
+Executor = Callable[[Session, int, StagePlan, Checkpoint | None], None]
+EXECUTORS: dict[str, Executor] = {"supervised": supervised, "pretrain": pretrain}
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def train(
+    compiled: Compiled,
+    options: TrainOptions | None = None,
+    dataset: Dataset | None = None,
+    report: Reporter | None = None,
+) -> TrainResult:
+    """Run the network's `train` section in a new run directory, or resume one (`resume`)."""
+    options = options or TrainOptions()
+    plan = training_plan(compiled, options)  # before any work
+    session = Session(compiled, plan, options, dataset, report)
+    ckpt = _open_run(session, compiled)
+    for note in session.notes:
+        session.reporter.note(note)
+    first = 0 if ckpt is None else int(ckpt.meta["stage"])
+    status = "done"
+    try:
+        for index in range(first, len(plan.stages)):
+            if session.hit_max():
+                raise Stopped
+            stage = plan.stages[index]
+            own = ckpt if ckpt is not None and index == first and ckpt.meta["state"] else None
+            EXECUTORS[stage.kind](session, index, stage, own)
+    except Stopped:
+        status = "stopped"
+    except TrainError as exc:
+        if session.main:
+            _ended(session.run, "failed", error=str(exc))
+        raise
+    finally:
+        session.close()
+    return _finish(session, compiled, status)
+
+
+def _ended(run: Path, status: str, **extra: Any) -> None:
+    manifest = runs.read_manifest(run)
+    manifest.update(status=status, finished=runs.now(), **extra)
+    runs.write_json(run / "manifest.json", manifest)
+
+
+def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
+    """Create the run folder (spec, manifest), or reopen one and load its last checkpoint."""
+    options, plan = session.options, session.plan
+    file = plan.span.file
+    text = compiled.sources.text(file) or ""
+    settings = _settings(session, file, compiled)
+    if options.resume is None:
+        made = (
+            runs.new_run_dir(options.runs_root, plan.network, options.run_dir)
+            if session.main
+            else None
+        )
+        run = shared(made, session.world)  # process 0 names the folder for all
+        session.attach(run, keep=None)
+        if session.main:
+            runs.write_spec(run, text, file, options.overrides)
+            sizes = {n: len(session.splits.get(n, [[]])[0]) for n in SPLITS}
+            manifest = runs.manifest(settings, plan, sizes, options.argv)
+            manifest["processes"] = session.world.size
+            runs.write_json(run / "manifest.json", manifest)
+        return None
+    run = options.resume
+    manifest = runs.read_manifest(run)
+    runs.check_resume(manifest, settings)
+    last = run / "checkpoints" / "last.safetensors"
+    if not last.exists():
+        raise TrainError(f"{run} stopped before its first checkpoint; start a new run instead")
+    ckpt = runs.load_checkpoint(last)
+    session.attach(run, keep=int(ckpt.meta["rows"]))
+    session.global_step = int(ckpt.meta["global_step"])
+    runs.restore_state(ckpt, session.lowered.root, session.shuffle)
+    manifest.setdefault("resumed", []).append(
+        {"at": runs.now(), "command": shlex.join(options.argv)}
+    )
+    if int(ckpt.meta["stage"]) >= len(plan.stages):
+        session.notes.append(f"{run} has finished training; evaluating and plotting it again")
+    if session.main:
+        runs.write_json(run / "manifest.json", manifest)
+    return ckpt
+
+
+def _settings(session: Session, file: str, compiled: Compiled) -> dict[str, Any]:
+    """What the manifest records of this run's choices (and a resume must match)."""
+    options = session.options
+    read = compiled.sources.files()
+    return {
+        "network": session.plan.network,
+        "spec": file,
+        "spec_uses": [f for f in read if f != file],
+        "spec_sha256": runs.spec_digest([compiled.sources.text(f) or "" for f in read]),
+        "overrides": dict(options.overrides),
+        "seed": session.seed,
+        "device": str(session.device),
+        "threads": session.threads,
+        "threads_note": "--threads N; default 1: small models on a busy CPU run fastest on one",
+        "precision": "bf16" if session.bf16 else "fp32",
+        "precision_asked": session.plan.precision,
+        "compile": options.compile,
+        "epochs_override": options.epochs,
+        "steps_override": options.steps,
+    }
+
+
+def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
+    """Evaluate the final weights; write plots, the drawing and the manifest's ending."""
+    split = next(s for s in ("test", "val", "train") if s in session.splits)
+    final = session.evaluate(split, confusion=split == "test")
+    session.probe.eval()  # the trained model is handed back ready for inference
+    run, rows = session.run, session.log.rows
+    plots: list[Path] = []
+    drawing = None
+    if status == "done" and session.main:
+        if session.options.plots:
+            plots = write_plots(run, rows, session.heads, _confusions(session, final))
+            plots += write_unit_plots(run, session.lowered, session.graph)
+            plots += sorted((run / "plots").glob("samples-*.png"))  # written as stages ended
+        if session.options.drawing:
+            drawing = run / "network.svg"
+            note = write_drawing(compiled, session.plan.network, drawing)
+            if note is not None:
+                session.reporter.note(note)
+                drawing = None
+    if session.main:
+        _ended(run, status, final={"split": split, **final.metrics})
+    best = session.checkpoints / "best.safetensors"
+    return TrainResult(
+        run,
+        status,
+        session.heads,
+        split,
+        final.metrics,
+        rows,
+        session.checkpoints / "last.safetensors",
+        best if best.exists() else None,
+        plots,
+        drawing,
+        session.lowered,
+    )
+
+
+def _confusions(session: Session, final: Evaluation) -> dict[str, tuple[np.ndarray, list[str]]]:
+    names = session.dataset.class_names
+    heads = {h.name: h for h in session.lowered.heads}
+    return {k: (m, list(names.get(heads[k].target, ()))) for k, m in final.confusion.items()}
+
+
+# --- evaluating a checkpoint ----------------------------------------------------------------------
+
+
+def evaluate_checkpoint(
+    compiled: Compiled,
+    checkpoint: Path,
+    split: str = "test",
+    options: TrainOptions | None = None,
+    dataset: Dataset | None = None,
+) -> tuple[tuple[HeadSpec, ...], dict[str, float]]:
+    """The metrics of a checkpoint's model (`model/...` tensors) on one split."""
+    options = options or TrainOptions()
+    name = options.network or next(iter(compiled.trains), None)
+    if name is None or name not in compiled.trains:
+        raise TrainError(f"network `{name}` has no `train` section, so no data to evaluate on")
+    session = Session(compiled, compiled.trains[name], options, dataset)
+    ckpt = runs.load_checkpoint(checkpoint)
+    runs.load_model(session.lowered.root, ckpt.group("model"))
+    if split not in session.splits:
+        raise TrainError(
+            f"the data have no {split} split (set `{split}=` in the `data` source to hold one out)"
+        )
+    return session.heads, session.evaluate(split).metrics

@@ -1,0 +1,227 @@
+"""What every stage of a run shares (`Session`): the lowered network on its device, the data on
+the device once, the run folder, the metrics log and the checkpoints; and the machine set-up
+(device, seeds, bf16 autocast, torch.compile)."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from netspec.api import Compiled
+from netspec.backend.lower import lower
+from netspec.data.loading import Dataset
+from netspec.ir import Graph
+from netspec.plan.plans import TrainPlan
+from netspec.report.plots import TensorBoard
+from netspec.training import runs
+from netspec.training.distributed import WorldError, join, leave, parallel, world_from_env
+from netspec.training.metrics import Evaluation, evaluate, head_specs
+from netspec.training.metrics import probe as make_probe
+from netspec.training.progress import Reporter, reporter
+
+if TYPE_CHECKING:
+    from netspec.training.run import TrainOptions
+
+SPLITS = ("train", "val", "test")
+
+
+class TrainError(Exception):
+    """A problem the user can fix (data, device, a diverging loss): one line, exit status 1."""
+
+
+class Stopped(Exception):
+    """`max_steps` reached: the run stops with a checkpoint, to be resumed."""
+
+
+# --- the machine --------------------------------------------------------------------------------
+
+
+def resolve_device(requested: str) -> torch.device:
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise TrainError(
+            "device `cuda` was asked for, but torch finds no CUDA device; use --device cpu or auto"
+        )
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # seeds every CUDA device too
+
+
+def _bf16_ready(device: torch.device) -> bool:
+    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+
+def _autocast(device: torch.device, bf16: bool) -> Callable[[], Any]:
+    if not bf16:
+        return contextlib.nullcontext
+    return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def compiled_forward(probe: torch.nn.Module) -> Callable[..., Any]:
+    """torch.compile the objective; recurrent units run eagerly (cuDNN RNNs break dynamo)."""
+    from netspec.backend.nn.recurrent import Recurrent
+
+    for module in probe.modules():
+        if isinstance(module, Recurrent):
+            eager = torch.compiler.disable(module.forward)  # type: ignore[no-untyped-call]
+            module.forward = eager  # type: ignore[method-assign]
+    return torch.compile(probe)  # type: ignore[return-value]
+
+
+# --- the session --------------------------------------------------------------------------------
+
+
+class Session:
+    """What every stage shares: the lowered network, the data on the device, the run folder."""
+
+    def __init__(
+        self,
+        compiled: Compiled,
+        plan: TrainPlan,
+        options: TrainOptions,
+        dataset: Dataset | None = None,
+        report: Reporter | None = None,
+    ) -> None:
+        self.plan, self.options = plan, options
+        self.graph: Graph = compiled.networks[plan.network]
+        self.seed = plan.seed if options.seed is None else options.seed
+        self.device = resolve_device(options.device or plan.device)
+        self.world = world_from_env()  # several processes under torchrun, else one
+        if self.world.parallel:
+            try:
+                self.device = join(self.world, self.device)
+            except WorldError as exc:
+                raise TrainError(str(exc)) from None
+        self.main = self.world.main  # the process that writes the run folder and prints
+        self.threads = options.threads or 1
+        torch.set_num_threads(self.threads)  # one thread: busy small CPUs slow down with more
+        self.notes: list[str] = []
+        self.bf16 = plan.precision == "bf16" and _bf16_ready(self.device)
+        if plan.precision == "bf16" and not self.bf16:
+            self.notes.append(f"precision bf16 needs a CUDA GPU that has it; fp32 on {self.device}")
+        self.autocast = _autocast(self.device, self.bf16)
+        seed_everything(self.seed)  # before lowering: it draws the initial weights
+        self.dataset = dataset if dataset is not None else _load(plan, self.graph)
+        self.lowered = lower(self.graph, compiled.sources)
+        self.lowered.root.to(self.device)
+        self.heads = head_specs(self.lowered, self.graph)
+        self.probe = make_probe(self.lowered, self.graph)
+        self.forward = compiled_forward(self.probe) if options.compile else self.probe
+        self.splits = self._tensors()
+        self.shuffle = torch.Generator().manual_seed(self.seed)  # data order, apart from dropout
+        self.global_step = 0
+        self.frozen: list[torch.nn.Module] = []
+        self.reporter = report or reporter(self.heads, options.quiet or not self.main)
+        self.tensorboard: TensorBoard | None = None
+
+    def attach(self, run: Path, keep: int | None) -> None:
+        """Write into `run`; `keep` metric rows survive from before a resume."""
+        self.run, self.checkpoints = run, run / "checkpoints"
+        if self.main:
+            self.checkpoints.mkdir(exist_ok=True)
+        self.log = runs.MetricsLog(run, keep, write=self.main)
+        if self.options.tensorboard and self.main:
+            self.tensorboard, note = TensorBoard.open(run, len(self.log.rows))
+            self.notes += [note] if note else []
+
+    def record(self, row: dict[str, Any], epochs: int) -> None:
+        self.log.append(row)
+        self.reporter.epoch_end(row, epochs)
+        if self.tensorboard is not None:
+            self.tensorboard.log(row)
+
+    def save_state(self, stage: int, tensors: dict[str, torch.Tensor], state: Any) -> None:
+        """last.safetensors: where the run is (stage, rows, steps) and the stage's own state."""
+        if not self.main:
+            return
+        meta = {
+            "stage": stage,
+            "global_step": self.global_step,
+            "rows": len(self.log.rows),
+            "state": state,
+        }
+        path = self.checkpoints / "last.safetensors"
+        runs.save_state(path, self.lowered.root, self.shuffle, meta, tensors)
+
+    def stage_done(self, index: int, name: str) -> None:
+        """The model as the stage left it (after-<stage>.safetensors: a DBN samples best from
+        its pretrained weights), and a resume point at the start of the next stage."""
+        if not self.main:
+            return
+        runs.save_checkpoint(
+            self.checkpoints / f"after-{name}.safetensors",
+            runs.model_tensors(self.lowered.root),
+            {"stage": name},
+        )
+        self.save_state(index + 1, {}, None)
+
+    def close(self) -> None:
+        self.reporter.close()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+        if self.world.parallel:
+            # A stage's DDP wrapper may still be held by an exception's frames; it must go
+            # before the process group does, or its threads abort the process at exit.
+            gc.collect()
+            leave()
+
+    def train_forward(self) -> Callable[..., Any]:
+        """The forward a stage's training steps call: across processes, DDP around the probe
+        (built per stage, after its units are frozen), compiled if asked."""
+        if not self.world.parallel:
+            return self.forward
+        wrapped = parallel(self.probe, self.world, self.device)
+        return compiled_forward(wrapped) if self.options.compile else wrapped
+
+    def _tensors(self) -> dict[str, list[torch.Tensor]]:
+        """Each split's arrays, in the objective's input order, moved to the device once."""
+        out = {}
+        for name in SPLITS:
+            split = getattr(self.dataset, name)
+            if split is None or split.size == 0:
+                continue
+            missing = [i for i in self.lowered.inputs if i not in split.arrays]
+            if missing:
+                raise TrainError(f"the data give no values for input `{missing[0]}`")
+            arrays = [np.ascontiguousarray(split.arrays[i]) for i in self.lowered.inputs]
+            out[name] = [torch.from_numpy(a).to(self.device) for a in arrays]
+        return out
+
+    def train_mode(self) -> None:
+        """Train mode, except frozen units: their dropout and batch statistics stay fixed."""
+        self.probe.train()
+        for module in self.frozen:
+            module.eval()
+
+    def evaluate(self, split: str, confusion: bool = False) -> Evaluation:
+        self.probe.eval()
+        try:
+            return evaluate(
+                self.forward, self.heads, self.splits[split], self.autocast, confusion=confusion
+            )
+        finally:
+            self.train_mode()
+
+    def hit_max(self) -> bool:
+        return self.options.max_steps is not None and self.global_step >= self.options.max_steps
+
+
+def _load(plan: TrainPlan, graph: Graph) -> Dataset:
+    from netspec.data.loading import DataError, load
+
+    try:
+        return load(plan.data, graph)
+    except DataError as exc:
+        raise TrainError(exc.message) from None

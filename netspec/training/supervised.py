@@ -1,0 +1,256 @@
+"""The supervised stage: epochs of shuffled minibatches minimising the objective (the weighted sum
+of the losses) with the stage's optimizer and schedule, frozen units aside; evaluation, the best
+weights and a checkpoint at every epoch end (and every `checkpoint_every` steps in step-based
+stages), early stopping, and a NaN guard that stops the run with the last good checkpoint kept."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import torch
+
+from netspec.plan.plans import StagePlan
+from netspec.training import runs
+from netspec.training.distributed import shard, summed
+from netspec.training.metrics import FiniteGuard, Running, batch_metrics
+from netspec.training.optim import Schedule, make_optimizer, set_lr
+from netspec.training.runs import Checkpoint
+from netspec.training.session import Session, Stopped, TrainError
+
+
+class Supervised:
+    """A supervised stage: epochs of shuffled batches, evaluation and a checkpoint at each end."""
+
+    def __init__(self, session: Session, index: int, stage: StagePlan) -> None:
+        s, self.session, self.index, self.stage = session, session, index, stage
+        n = s.splits["train"][0].shape[0]
+        self.batch = min(stage.batch, n)
+        if self.batch < s.world.size:
+            raise TrainError(
+                f"stage `{stage.name}`: a batch of {self.batch} cannot be split between "
+                f"{s.world.size} processes; use a batch of at least {s.world.size}"
+            )
+        # A last batch too short to give every process two samples is dropped: batch norm cannot
+        # train on one sample, and a process with none would have no loss.
+        short = n % self.batch
+        drop = 0 < short < 2 * s.world.size and n > self.batch
+        self.per_epoch = max(1, math.ceil(n / self.batch) - drop)
+        self.by_steps = stage.steps is not None
+        self.total = stage.steps or (stage.epochs or 1) * self.per_epoch
+        self.epochs = math.ceil(self.total / self.per_epoch)
+        self.params = self._freeze()
+        self.forward = s.train_forward()  # after freezing: DDP syncs only what trains
+        self.opt = make_optimizer(stage.optimizer, self.params)
+        base_lr = float(stage.optimizer.params["lr"])
+        self.schedule = Schedule(stage.schedule, base_lr, self.total, self.by_steps)
+        self.guard = FiniteGuard(s.device)
+        self.epoch = self.pos = self.step = self.bad = 0
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        self.stopped = False
+        self.perm = torch.empty(0, dtype=torch.long)
+        self.running = Running()
+        self.seconds = 0.0
+
+    def _freeze(self) -> list[torch.nn.Parameter]:
+        """Frozen units get no gradient and stay out of the optimizer; the rest all train."""
+        s = self.session
+        root = s.lowered.root
+        for p in root.parameters():
+            p.requires_grad_(True)
+        names = [s.lowered.modules[u] for u in self.stage.freeze if u in s.lowered.modules]
+        s.frozen = [root.get_submodule(n) for n in names]
+        for module in s.frozen:
+            module.requires_grad_(False)
+        return [p for p in root.parameters() if p.requires_grad]
+
+    # --- the loop ---
+    def run(self) -> None:
+        s = self.session
+        s.reporter.stage_start(self.stage.name, self.total, self.epochs, self.step)
+        s.train_mode()
+        while not self.stopped and self.step < self.total:
+            self._epoch()
+            if s.hit_max() and not self.stopped and self.step < self.total:
+                raise Stopped
+        self._end()
+
+    def _epoch(self) -> None:
+        s = self.session
+        if self.pos == 0:
+            n = s.splits["train"][0].shape[0]
+            self.perm = torch.randperm(n, generator=s.shuffle).to(s.device)  # (N,)
+            self.running, self.seconds = Running(), 0.0
+        start = time.perf_counter()
+        while self.pos < self.per_epoch and self.step < self.total:
+            idx = self.perm[self.pos * self.batch : (self.pos + 1) * self.batch]  # (B,)
+            idx = shard(idx, s.world)  # this process's share: (B / processes,)
+            self._step([t[idx] for t in s.splits["train"]])
+            self.pos, self.step, s.global_step = self.pos + 1, self.step + 1, s.global_step + 1
+            s.reporter.advance()
+            if self.pos < self.per_epoch and self.step < self.total and self._pause_here():
+                self.seconds += time.perf_counter() - start
+                self.save()
+                if s.hit_max():
+                    raise Stopped
+                start = time.perf_counter()
+        self.seconds += time.perf_counter() - start
+        self._epoch_end()
+
+    def _pause_here(self) -> bool:
+        every = self.session.options.checkpoint_every
+        return self.session.hit_max() or (self.by_steps and self.step % every == 0)
+
+    def _step(self, batch: list[torch.Tensor]) -> None:
+        s = self.session
+        set_lr(self.opt, self.schedule.lr(self.step, self.epoch))
+        with s.autocast():
+            out = self.forward(*batch)
+        loss = out["loss"]  # () weighted sum of the heads' losses
+        # Every process judges the summed loss, so all stop at the same step if one diverges.
+        if self.guard.bad(summed(loss, s.world), self.step + 1):
+            self._diverged(self.step + 1)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.stage.clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, self.stage.clip)
+        self.opt.step()
+        self.running.add(batch_metrics(s.heads, out), int(batch[0].shape[0]))
+
+    def _diverged(self, step: int) -> None:
+        s = self.session
+        last = s.checkpoints / "last.safetensors"
+        kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was saved"
+        epoch = (step - 1) // self.per_epoch + 1
+        raise TrainError(
+            f"stage `{self.stage.name}`, epoch {epoch}, step {step}: the loss became "
+            f"{self.guard.value}; training stopped and {kept} "
+            "(try a lower learning rate, or `clip = 1.0`)"
+        )
+
+    def _check(self) -> None:
+        bad = self.guard.pending()
+        if bad is not None:
+            self._diverged(bad)
+
+    # --- epoch ends ---
+    def _epoch_end(self) -> None:
+        s = self.session
+        self._check()
+        self.epoch, self.pos = self.epoch + 1, 0
+        row: dict[str, Any] = {
+            "stage": self.stage.name,
+            "epoch": self.epoch,
+            "step": self.step,
+            "lr": self.opt.param_groups[0]["lr"],
+        }
+        row.update({f"train/{k}": v for k, v in self._running_total().means().items()})
+        for split in ("val", "test"):
+            if split in s.splits:
+                row.update({f"{split}/{k}": v for k, v in s.evaluate(split).metrics.items()})
+        row["seconds"] = round(self.seconds, 4)
+        s.record(row, self.epochs)
+        monitored = row.get(f"{self.stage.monitor}/loss", row["train/loss"])
+        self.schedule.epoch_end(monitored)
+        self._track(monitored)
+        self.save()
+
+    def _running_total(self) -> Running:
+        """The running sums of every process's share of the epoch."""
+        if not self.session.world.parallel:
+            return self.running
+        sums, count = self.running.state()
+        total = Running()
+        world, device = self.session.world, self.session.device
+        total.restore(
+            {k: summed(sums[k], world) for k in sorted(sums)},  # the same order in every process
+            int(summed(torch.tensor(count, device=device), world)),
+        )
+        return total
+
+    def _track(self, monitored: float) -> None:
+        """Keep the best weights (best.safetensors; in memory for early stopping)."""
+        s = self.session
+        if self.best is None or monitored < self.best:
+            self.best, self.best_epoch, self.bad = monitored, self.epoch, 0
+            if s.main:
+                runs.save_checkpoint(
+                    s.checkpoints / "best.safetensors",
+                    runs.model_tensors(s.lowered.root),
+                    {"stage": self.stage.name, "epoch": self.epoch, "monitored": monitored},
+                )
+            if self.stage.early_stop is not None:
+                self.best_weights = {
+                    k: v.detach().clone() for k, v in s.lowered.root.state_dict().items()
+                }
+            return
+        self.bad += 1
+        if self.stage.early_stop is not None and self.bad >= self.stage.early_stop:
+            self.stopped = True
+
+    def _end(self) -> None:
+        s = self.session
+        if self.best_weights is not None:
+            s.lowered.root.load_state_dict(self.best_weights)
+            if self.stopped or self.best_epoch != self.epoch:
+                s.reporter.note(
+                    f"stage `{self.stage.name}`: stopped early after epoch {self.epoch}; "
+                    f"restored the weights of epoch {self.best_epoch}"
+                    if self.stopped
+                    else f"stage `{self.stage.name}`: restored the best weights "
+                    f"(epoch {self.best_epoch})"
+                )
+        for p in s.lowered.root.parameters():
+            p.requires_grad_(True)
+        s.frozen = []
+        s.reporter.stage_end()
+        s.stage_done(self.index, self.stage.name)
+
+    # --- checkpoints ---
+    def save(self) -> None:
+        self._check()  # never checkpoint weights a non-finite loss has touched
+        tensors, optim = runs.optimizer_state(self.opt)
+        if self.best_weights is not None:
+            tensors.update({f"best/{k}": v for k, v in self.best_weights.items()})
+        running = self._running_total() if self.pos else self.running  # all processes' sums
+        if self.pos:  # inside an epoch: its order and running sums
+            tensors["progress/perm"] = self.perm
+            sums, _ = running.state()
+            tensors.update({f"progress/sums/{k}": v for k, v in sums.items()})
+        meta = {
+            "epoch": self.epoch,
+            "pos": self.pos,
+            "step": self.step,
+            "count": running.count,
+            "seconds": self.seconds,
+            "schedule": self.schedule.state(),
+            "early": [self.best, self.best_epoch, self.bad, self.stopped],
+            "optim": optim,
+        }
+        self.session.save_state(self.index, tensors, meta)
+
+    def restore(self, ckpt: runs.Checkpoint) -> None:
+        meta = ckpt.meta["state"]
+        self.epoch, self.pos, self.step = meta["epoch"], meta["pos"], meta["step"]
+        self.seconds = meta["seconds"]
+        self.schedule.restore(meta["schedule"])
+        self.best, self.best_epoch, self.bad, self.stopped = meta["early"]
+        runs.restore_optimizer(self.opt, ckpt, meta["optim"])
+        best = ckpt.group("best")
+        if best:
+            self.best_weights = {k: v.to(self.session.device) for k, v in best.items()}
+        if self.pos:
+            self.perm = ckpt.tensors["progress/perm"].to(self.session.device)
+            sums = {k: v.to(self.session.device) for k, v in ckpt.group("progress/sums").items()}
+            if self.session.main:  # the saved sums are every process's: counted once, here
+                self.running.restore(sums, meta["count"])
+
+
+def supervised(session: Session, index: int, stage: StagePlan, ckpt: Checkpoint | None) -> None:
+    executor = Supervised(session, index, stage)
+    if ckpt is not None:
+        executor.restore(ckpt)
+    executor.run()
