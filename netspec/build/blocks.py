@@ -6,16 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from netspec.lang import ast
 from netspec.build.names import Resolver
 from netspec.build.scope import BuildState, Ids, Scope
 from netspec.build.text import inside
+from netspec.build.values import Env, evaluate
 from netspec.diagnostics.core import Label, error
 from netspec.ir import Site
+from netspec.lang import ast
 from netspec.lang.source import Span
 from netspec.units import ParamSpec
 from netspec.units.base import REQUIRED
-from netspec.build.values import Env, evaluate
 
 # Builds the statements of a body into a scope; the block is the one being expanded, if any.
 BodyFn = Callable[[tuple[ast.Statement, ...], Scope, ast.Block | None], None]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from netspec.lang import ast
 from netspec.build.text import is_literal, literal, source_text, with_first_arg
-from netspec.diagnostics.core import Diagnostic, error
-from netspec.units import REGISTRY, UnitKind
 from netspec.build.values import describe
+from netspec.diagnostics.core import Diagnostic, error
+from netspec.lang import ast
+from netspec.units import REGISTRY, UnitKind
 
 
 def enough_inputs(

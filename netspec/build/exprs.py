@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netspec.lang import ast
 from netspec.build.blocks import BlockExpander, block_inputs, block_params
+from netspec.build.call_inputs import enough_inputs
 from netspec.build.names import Resolver
 from netspec.build.scope import BuildState, Ids, Scope
 from netspec.build.text import (
@@ -17,11 +17,11 @@ from netspec.build.text import (
     source_text,
     split_args,
 )
-from netspec.build.call_inputs import enough_inputs
+from netspec.build.values import Symbol, bind, describe, evaluate
 from netspec.diagnostics.core import did_you_mean, error
 from netspec.ir import Node, Role
+from netspec.lang import ast
 from netspec.units import REGISTRY, ParamSpec, UnitKind
-from netspec.build.values import Symbol, bind, describe, evaluate
 
 MAX_REPEAT = 1_000  # copies one `* n` may make; more is a typo, and would take minutes to build
 MAX_NODES = 20_000  # units a network may grow to by nested repetitions (`(a * 1000) * 1000`)

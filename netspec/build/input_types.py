@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from netspec.lang import ast
 from netspec.build.text import split_args
+from netspec.build.values import Env, Symbol, bind, describe, evaluate
 from netspec.diagnostics.core import Diagnostic, did_you_mean, error
+from netspec.lang import ast
 from netspec.types import Dim, TensorType
 from netspec.units import ParamSpec
-from netspec.build.values import Env, Symbol, bind, describe, evaluate
 
 LABEL_TYPES = ("real", "class", "binary")
 _CLASS_PARAMS = (ParamSpec("n", "int", "number of classes"),)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netspec.lang import ast
 from netspec.build.scope import BuildState, Scope
 from netspec.build.text import closest, listing
+from netspec.build.values import describe
 from netspec.diagnostics.core import did_you_mean, error
 from netspec.ir import Role
+from netspec.lang import ast
 from netspec.lang.source import Span
 from netspec.units import REGISTRY
-from netspec.build.values import describe
 
 # Builds an assignment's value into the scope; the span is where its name was first used.
 AssignFn = Callable[[ast.Assign, Scope, Span | None], None]

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from netspec.lang import ast
 from netspec.build.blocks import BlockExpander
 from netspec.build.exprs import Expander
+from netspec.build.input_types import input_type
 from netspec.build.names import Resolver
+from netspec.build.program import Program
 from netspec.build.scope import BuildState, Ids, Scope
 from netspec.build.text import example_names, last_call, misplaced_loss, source_text
+from netspec.build.values import Env, evaluate
 from netspec.diagnostics.core import Diagnostic, error
-from netspec.build.input_types import input_type
 from netspec.ir import Graph, Node, Role
-from netspec.build.program import Program
+from netspec.lang import ast
 from netspec.lang.source import Span
 from netspec.units import REGISTRY, UnitKind
-from netspec.build.values import Env, evaluate
 
 
 def build(program: Program, env: Env, diags: list[Diagnostic]) -> dict[str, Graph]:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netspec.lang import ast
 from netspec.diagnostics.core import Diagnostic, NetspecError, error
+from netspec.lang import ast
 from netspec.lang.parser import parse
 from netspec.lang.source import Sources, Span
 from netspec.units import REGISTRY

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from netspec.lang import ast
+from netspec.build.program import Program
+from netspec.build.values import Env
 from netspec.diagnostics.core import Diagnostic
 from netspec.ir import Graph, Site
-from netspec.build.program import Program
+from netspec.lang import ast
 from netspec.lang.source import Span
-from netspec.build.values import Env
 
 Ids = list[str]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from netspec.lang import ast
+from netspec.build.values import Symbol
 from netspec.diagnostics.core import Diagnostic, did_you_mean, error
+from netspec.lang import ast
 from netspec.lang.printer import format_expr
 from netspec.lang.source import Span
-from netspec.build.values import Symbol
 
 
 def source_text(expr: ast.Expr | ast.Link) -> str:
