@@ -1,6 +1,7 @@
 """`netspec draw`: golden DOT of every zoo spec (both views, every stage) and golden SVG from the
-pinned graphviz-pure; the drawing conventions on small specs; determinism; no torch import; SVG
-and PNG with no system Graphviz; the CLI's PDF fallback, usage errors and stdout output."""
+pinned graphviz-pure; the drawing conventions on small specs and on plugin kinds; determinism; no
+torch import; SVG and PNG with no system Graphviz; the CLI's PDF fallback, usage errors and
+stdout output."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
 from netspec.api import Compiled, compile
+from netspec.cli import main as cli_main
+from netspec.units import REGISTRY, Drawing, UnitKind, register
 from netspec.views.dot import OBSERVED
 from netspec.views.draw import FROZEN, IDLE, TRAINED, draw
 from netspec.views.render_dot import PURE, find_renderer
@@ -34,7 +38,7 @@ def zoo(spec: Path) -> Compiled:
     return compile(spec.read_text(encoding="utf-8"), spec.relative_to(ROOT).as_posix())
 
 
-def dot_of(compiled: Compiled, **options: str) -> str:
+def dot_of(compiled: Compiled, **options: str | None) -> str:
     text = draw(compiled, **options)  # type: ignore[arg-type]
     assert isinstance(text, str)
     return text
@@ -314,6 +318,65 @@ def test_neuron_view_conventions() -> None:
     assert "add -&gt; relu" in node_attrs(dot, "s.add#label")
 
 
+# ---- (b) the same for plugin kinds: the views ask the registry, never a kind's name --------
+
+
+@pytest.fixture
+def plugin() -> Iterator[Callable[[UnitKind], UnitKind]]:
+    """Registers unit kinds for one test and removes them after it."""
+    added: list[str] = []
+
+    def add(kind: UnitKind) -> UnitKind:
+        added.append(kind.name)
+        return register(kind)
+
+    try:
+        yield add
+    finally:
+        for name in added:
+            REGISTRY.pop(name, None)
+
+
+def test_plugin_merge_is_a_junction_with_its_symbol(plugin: Callable[[UnitKind], UnitKind]) -> None:
+    plugin(
+        replace(
+            REGISTRY["add"],  # an elementwise merge of same-shape branches, like `add`
+            name="maxof_test",
+            doc="Elementwise maximum of branches of the same shape.",
+            equation=lambda c: f"{c.name} = max({', '.join(c.inputs)})    -> {c.out_type}",
+            example="input x: [4]\ninput z: [4]\ny = maxof_test(x, z)",
+            drawing=Drawing(junction="max", neurons="junction"),
+            lower="netspec.backend.nn.merges:add",
+        )
+    )
+    compiled = compile("network m { input a: [3]  input b: [3]  s = maxof_test(a, b) }")
+    units = node_attrs(dot_of(compiled), "s")
+    assert 'label="max"' in units and 'shape="circle"' in units
+    assert "s = max(a, b)" in units
+    neurons = dot_of(compiled, view="neurons")
+    for i in range(3):
+        assert 'label="max"' in node_attrs(neurons, f"s#{i}")
+    assert re.findall(r'"(\w+#\d)" -> "s#1";', neurons) == ["a#1", "b#1"]  # one to one
+
+
+def test_plugin_latent_kind_is_an_ellipse_and_a_row(plugin: Callable[[UnitKind], UnitKind]) -> None:
+    plugin(
+        replace(
+            REGISTRY["dense"],
+            name="code_test",
+            family="plugins",
+            example="input x: [4]\ny = code_test(x, 2)",
+            drawing=Drawing(latent=True, neurons="row"),
+        )
+    )
+    compiled = compile("network c { input x: [3]  h = code_test(x, 2) }")
+    units = node_attrs(dot_of(compiled), "h")
+    assert 'shape="ellipse"' in units and "rounded" not in units
+    neurons = dot_of(compiled, view="neurons")
+    assert 'shape="circle"' in node_attrs(neurons, "h#1")
+    assert len(re.findall(r'"x#\d" -> "h#\d"', neurons)) == 3 * 2  # fully connected
+
+
 # ---- (c) determinism ---------------------------------------------------------------------------
 
 
@@ -404,28 +467,33 @@ def test_draw_never_imports_torch() -> None:
     assert done.returncode == 0, done.stderr.decode()
 
 
-def test_cli_draws_every_zoo_spec_without_system_graphviz(tmp_path: Path) -> None:
+def test_cli_draws_every_zoo_spec_without_system_graphviz(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     pure_renderer()
     env = bare_env()
-    jobs = [(spec, fmt) for spec in SPECS for fmt in ("svg", "png")]
-
-    def one(job: tuple[Path, str]) -> tuple[Path, subprocess.CompletedProcess[bytes]]:
-        spec, fmt = job
-        out = tmp_path / f"{spec.stem}.{fmt}"
-        return out, run(
-            "-m", "netspec", "draw", str(spec.relative_to(ROOT)), "-o", str(out), env=env
-        )
-
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(one, jobs))
-    for out, done in results:
+    first = SPECS[0]  # one whole process, as a user runs it; the rest in this one
+    for fmt in ("svg", "png"):
+        out = tmp_path / f"process-{first.stem}.{fmt}"
+        done = run("-m", "netspec", "draw", str(first.relative_to(ROOT)), "-o", str(out), env=env)
         assert done.returncode == 0, (out.name, done.stderr.decode())
         assert done.stdout.decode().strip() == f"wrote {out}"
-        data = out.read_bytes()
-        if out.suffix == ".svg":
-            assert data.startswith(b"<?xml") and b"<svg" in data[:400], out.name
-        else:
-            assert data.startswith(PNG_MAGIC), out.name
+        _assert_image(out)
+    monkeypatch.setenv("PATH", env["PATH"])
+    for spec in SPECS:
+        for fmt in ("svg", "png"):
+            out = tmp_path / f"{spec.stem}.{fmt}"
+            assert cli_main(["draw", str(spec), "-o", str(out)]) == 0, capsys.readouterr().err
+            assert capsys.readouterr().out.strip() == f"wrote {out}"
+            _assert_image(out)
+
+
+def _assert_image(out: Path) -> None:
+    data = out.read_bytes()
+    if out.suffix == ".svg":
+        assert data.startswith(b"<?xml") and b"<svg" in data[:400], out.name
+    else:
+        assert data.startswith(PNG_MAGIC), out.name
 
 
 def test_pdf_without_system_dot_writes_dot_and_hint(tmp_path: Path) -> None:

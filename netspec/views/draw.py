@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from netspec.api import Compiled
 
 VIEWS = ("units", "neurons")
-LATENT_FAMILIES = ("energy-based", "autoencoders", "sparse coding")
-MERGE_SYMBOL = {"add": "+", "mul": "x", "concat": "||"}
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ def _node_attrs(graph: Graph, node: Node, is_output: bool, style: Style | None) 
             "width": "0.35",
             "fixedsize": "true",
             "fontsize": "12",
-            "label": MERGE_SYMBOL.get(node.kind, node.kind),
+            "label": kind.drawing.junction,
             "xlabel": f'<<font point-size="9">{html(str(node.type))}</font>>',
             "tooltip": tooltip,
             **_style_attrs(style, base_style=""),
@@ -174,7 +172,7 @@ def _node_attrs(graph: Graph, node: Node, is_output: bool, style: Style | None) 
             "tooltip": tooltip,
             **_style_attrs(style, base_style="dashed"),
         }
-    latent = kind.family in LATENT_FAMILIES
+    latent = kind.drawing.latent
     title = node.name or node.kind  # inside a block, the cluster names the call site
     sub = f"{node.kind}  {node.type}" if node.name else str(node.type)
     attrs = {

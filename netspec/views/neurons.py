@@ -11,13 +11,10 @@ from itertools import pairwise
 
 from netspec.ir import Graph, Node, Role
 from netspec.units import REGISTRY
+from netspec.units.base import NeuronView
 from netspec.views.dot import FONT, OBSERVED, Digraph, html
 
 SHOWN = 6  # neurons drawn per layer before eliding the middle ones
-FULLY_CONNECTED = ("regression", "energy-based", "autoencoders", "sparse coding")
-FOLDED = ("activations", "regularizers")  # drawn as part of the layer they follow
-POOLS = ("maxpool", "avgpool")  # also folded into the box they follow: conv -> relu -> pool
-JUNCTION = {"add": "+", "mul": "x"}  # elementwise merges drawn as a row of junctions
 
 
 @dataclass
@@ -71,11 +68,12 @@ def draw_neurons(graph: Graph, rankdir: str = "TB") -> str:
             layers[node_id] = sources[0]
             continue
         level = 1 + max((s.level for s in sources), default=-1)
-        if node.kind == "concat" and _side_by_side(graph, node, sources):
+        placement = _placement(node)
+        if placement == "side_by_side" and _side_by_side(graph, node, sources):
             neurons = [n for s in sources for n in s.neurons]
             layers[node_id] = _Layer(node, neurons, virtual=True, level=level - 1)
             continue
-        if node.kind in JUNCTION and _one_to_one(node, sources):
+        if placement == "junction" and _one_to_one(node, sources):
             layers[node_id] = layer = _junctions(dot, node)
             for src in sources:
                 for a, b in zip(src.neurons, layer.neurons, strict=True):
@@ -133,7 +131,8 @@ def _folds(graph: Graph, node: Node, sources: list[_Layer]) -> bool:
     src = sources[0]
     if not src.neurons and src.node.role is not Role.UNIT:
         return False  # observed boxes and losses stay as they are
-    if REGISTRY[node.kind].family not in FOLDED and (src.neurons or node.kind not in POOLS):
+    placement = _placement(node)
+    if placement != "fold" and (placement != "fold_after_box" or src.neurons):
         return False
     last = (src.folded or [src.node])[-1]
     readers = [u for u in graph.users_of(last.id) if graph.node(u).role is not Role.OUTPUT]
@@ -166,7 +165,12 @@ def _is_row(node: Node) -> bool:
         return False
     if node.role is Role.INPUT:  # a label or a scalar is one observed variable: one node
         return t.is_real and t.rank == 1
-    return node.role is Role.UNIT and REGISTRY[node.kind].family in FULLY_CONNECTED
+    return _placement(node) == "row"
+
+
+def _placement(node: Node) -> NeuronView:
+    """Where the unit registry puts a unit in this view; inputs and losses are boxes here."""
+    return REGISTRY[node.kind].drawing.neurons if node.role is Role.UNIT else "box"
 
 
 def _layer(dot: Digraph, node: Node) -> _Layer:
@@ -246,8 +250,8 @@ def _neurons(dot: Digraph, node: Node, extra: dict[str, str]) -> _Layer:
 
 
 def _junctions(dot: Digraph, node: Node) -> _Layer:
-    """An elementwise merge: one small junction per neuron, labelled + or x."""
-    return _neurons(dot, node, {"label": JUNCTION[node.kind], "fontsize": "9"})
+    """An elementwise merge: one small junction per neuron, labelled with its symbol (+, x)."""
+    return _neurons(dot, node, {"label": REGISTRY[node.kind].drawing.junction, "fontsize": "9"})
 
 
 def _connect(dot: Digraph, src: _Layer, dst: _Layer, node: Node) -> None:
