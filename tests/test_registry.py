@@ -1,26 +1,38 @@
-"""The unit registry: every kind is complete and its example compiles; parameter counts match the
-formulas in the docs; plugins register, work from a spec, and cannot take a used name."""
+"""The unit registry: every kind is complete, its example compiles, and its sample rule draws calls
+that check accepts; every example draws in both views, lowers, trains a step and exports;
+parameter counts match the formulas in the docs; plugins register, work from a spec, and cannot
+take a used name."""
 
 from __future__ import annotations
 
+import importlib.util
+import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from netspec.api import compile
+from netspec.api import Compiled, compile
 from netspec.check import equation
+from netspec.diagnostics.core import NetspecError
 from netspec.ir import Graph, Role
 from netspec.types import TensorType
 from netspec.units import REGISTRY, REQUIRED, ParamSpec, Signature, UnitKind, register
 from netspec.units.base import EquationContext, Params
+from netspec.units.samples import Sample
+from netspec.views.draw import VIEWS, draw
 
 KINDS = list(REGISTRY.values())
 PARAM_TYPES = {"int", "float", "bool", "choice", "ints", "shape"}
 
 
+def _compile(body: str) -> Compiled:
+    return compile("network example {\n" + body + "\n}")
+
+
 def _network(body: str) -> Graph:
-    return compile("network example {\n" + body + "\n}").network("example")
+    return _compile(body).network("example")
 
 
 def _params(body: str, node_id: str = "y") -> int:
@@ -112,6 +124,142 @@ def test_example_compiles_and_every_unit_is_explained(kind: UnitKind) -> None:
         assert node.label in line, f"the equation of {node.id} does not name it: {line}"
     for node in graph.nodes(Role.INPUT):
         assert node.type is not None
+
+
+# --- every kind samples calls it accepts (the shape oracle's inputs, tests/test_lower.py) -------
+SAMPLES = 20
+
+
+def _check_sample_fits(kind: UnitKind, sample: Sample) -> None:
+    """The sample calls the kind as its signature allows."""
+    sig = kind.signature
+    count = len(sample.inputs)
+    assert count == len(sig.inputs) or (sig.variadic and count > len(sig.inputs)), sample
+    assert len(sample.heads) <= count, sample
+    names = {p.name for p in sig.params}
+    assert set(sample.params) <= names, f"{set(sample.params) - names} are not parameters"
+    assert {p.name for p in sig.params if p.required} <= set(sample.params), sample
+
+
+def _symbols(graph: Graph) -> set[str]:
+    return {d for n in graph.nodes(Role.INPUT) if n.type for d in n.type.dims if isinstance(d, str)}
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_every_kind_samples_calls_that_check_accepts(kind: UnitKind) -> None:
+    """Its own rule, or the default one (flat real inputs): either way most draws must check,
+    or the oracle, which skips what check refuses, would compare nothing for the kind."""
+    accepted = 0
+    for seed in range(SAMPLES):
+        sample = kind.sample(random.Random(seed))
+        assert sample == kind.sample(random.Random(seed)), "draws only from the given random"
+        _check_sample_fits(kind, sample)
+        try:
+            compiled = _compile(sample.body(kind))
+        except NetspecError:
+            continue
+        assert not compiled.diagnostics, (sample.body(kind), compiled.diagnostics)
+        graph = compiled.network("example")
+        assert any(n.kind == kind.name for n in graph.nodes()), sample.body(kind)
+        assert _symbols(graph) <= set(sample.sizes), f"no size for a symbol of {sample}"
+        accepted += 1
+    rule = "its sample rule" if kind.samples else "the default sample rule (flat real inputs)"
+    assert accepted >= SAMPLES * 3 // 4, (
+        f"check refuses {SAMPLES - accepted} of {SAMPLES} draws of {rule}"
+    )
+
+
+# --- every entry through every stage: both drawings, lowering, one training step, export -------
+def _check_drawings(compiled: Compiled, kind: UnitKind) -> None:
+    graph = compiled.network("example")
+    for view in VIEWS:
+        dot = draw(compiled, "example", view=view)
+        assert isinstance(dot, str) and dot.startswith('digraph "example" {'), view
+        shown = kind.name  # in a label, but the units view draws a merge as its symbol
+        if view == "units" and kind.is_merge:
+            shown = f'label="{kind.drawing.junction}"'
+        assert shown in dot, f"the {view} view does not show the {kind.name}"
+        if view == "units":  # one node per value; the neuron view folds and splits them
+            for node in graph.nodes():
+                if node.role is not Role.OUTPUT:
+                    assert f'"{node.id}" [' in dot, node.id
+
+
+def _example_inputs(lowered: Any) -> dict[str, Any]:
+    """A batch of 4 (T = 5): class ids, 0./1. for binary inputs, reals that gradients reach."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    out = {}
+    for name in lowered.inputs:
+        t = lowered.input_types[name]
+        shape = (4, *(d if isinstance(d, int) else 5 for d in t.dims))
+        if t.dtype == "class":
+            out[name] = torch.randint(0, int(t.classes or 1), shape, generator=gen)
+        elif t.dtype == "binary":
+            out[name] = torch.randint(0, 2, shape, generator=gen).float()
+        else:
+            out[name] = torch.randn(shape, generator=gen).requires_grad_()
+    return out
+
+
+def _train_one_step(lowered: Any, inputs: dict[str, Any], kind: UnitKind) -> None:
+    """One SGD step: on the spec's loss for a loss kind, else on the outputs' mean square. Every
+    gradient is finite and the step moves the weights (or, with none, reaches the inputs)."""
+    import torch
+
+    out = lowered.objective(**inputs)
+    if kind.role == "loss":
+        loss = out["loss"]
+    else:
+        loss = sum((value.float() ** 2).mean() for value in out["outputs"].values())
+    assert loss.shape == () and torch.isfinite(loss), loss
+    weights = list(lowered.root.parameters())
+    before = [w.detach().clone() for w in weights]
+    optimizer = torch.optim.SGD(weights, lr=0.1) if weights else None
+    loss.backward()
+    grads = [w.grad for w in weights if w.grad is not None]
+    grads += [x.grad for x in inputs.values() if x.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads), "no gradient, or not finite"
+    if optimizer is not None:
+        optimizer.step()
+        moved = [not torch.equal(b, w) for b, w in zip(before, weights, strict=True)]
+        assert any(moved), "the step left every weight as it was"
+
+
+def _check_export(lowered: Any, inputs: dict[str, Any], path: Path) -> None:
+    """The standalone file, loaded with the trained weights, computes what the lowered model
+    does (tests/test_export.py runs the zoo's without netspec)."""
+    import torch
+
+    from netspec.backend.export import export_python
+
+    export_python(lowered, path, weights=lowered.root)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net = module.load()
+    lowered.root.eval()
+    with torch.no_grad():
+        args = [inputs[name] for name in lowered.model_inputs]
+        torch.testing.assert_close(net(*args), lowered.model(*args), rtol=0, atol=0)
+        objective = net.objective(**inputs)
+        torch.testing.assert_close(objective, lowered.objective(**inputs), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
+def test_example_draws_lowers_trains_a_step_and_exports(kind: UnitKind, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from netspec.backend.lower import lower
+
+    compiled = _compile(kind.example)
+    _check_drawings(compiled, kind)
+    torch.manual_seed(0)
+    lowered = lower(compiled.network("example"), compiled.sources)
+    inputs = _example_inputs(lowered)
+    _train_one_step(lowered, inputs, kind)
+    _check_export(lowered, inputs, tmp_path / f"{kind.name}_example.py")
 
 
 # --- parameter counts: the formulas of the docs, by hand ---------------------------------------
@@ -236,6 +384,8 @@ def test_a_plugin_kind_is_usable_from_a_spec() -> None:
         assert equation(graph, node) == "y = 0.5 s * y.dense"
         graph = _network(PLUGIN.example)
         assert graph.node("y").meta["params"] == 16
+        sample = PLUGIN.sample(random.Random(0))  # no rule of its own: flat real inputs
+        assert _network(sample.body(PLUGIN)).node("y").type == TensorType((7,))
         assert register(PLUGIN, replace=True) is PLUGIN
     finally:
         REGISTRY.pop("test_scale", None)

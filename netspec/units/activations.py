@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from netspec.types import TensorType
 from netspec.units.base import (
     Drawing,
@@ -15,6 +17,7 @@ from netspec.units.base import (
     UnitKind,
     non_negative,
 )
+from netspec.units.samples import Sample, declare, draw_dims, draw_params, sequence_sizes
 
 
 def elementwise(kind: str) -> ShapeRule:
@@ -34,6 +37,12 @@ def elementwise(kind: str) -> ShapeRule:
     return rule
 
 
+def elementwise_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """A real tensor of rank 0 to 3, a sequence or not: an elementwise unit takes any."""
+    dims = draw_dims(rng, rng.randint(0, 3))
+    return Sample((declare(dims),), draw_params(rng, kind.signature), sizes=sequence_sizes(rng))
+
+
 def _eq(formula: str) -> EquationRule:
     def equation(c: EquationContext) -> str:
         return f"{c.name} = " + formula.format(x=c.inputs[0], **c.params)
@@ -51,6 +60,7 @@ def _kind(name: str, doc: str, formula: str, params: tuple[ParamSpec, ...] = ())
         equation=_eq(formula),
         example=f"input x: [16]\ny = x -> {name}",
         drawing=Drawing(neurons="fold"),
+        samples=elementwise_sample,
     )
 
 

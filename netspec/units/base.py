@@ -6,11 +6,15 @@ the entry and never special-case a kind.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from netspec.types import TensorType
+
+if TYPE_CHECKING:
+    from netspec.units.samples import Sample, SampleRule
 
 Value = int | float | bool | str | tuple[Any, ...]
 Params = Mapping[str, Value]
@@ -50,8 +54,9 @@ class ShapeError(Exception):
 class ParamSpec:
     """One parameter of a unit kind.
 
-    `type` is one of: int, float, bool, choice, ints (an int or a list of ints), shape (a list
-    of ints, one of them may be -1). `check` returns a complaint about a well-typed value, or None.
+    `type` is one of: int, float, bool, str (a quoted string: a file path), choice, ints (an int
+    or a list of ints), shape (a list of ints, one of them may be -1). `check` returns a
+    complaint about a well-typed value, or None.
     """
 
     name: str
@@ -152,10 +157,25 @@ class UnitKind:
     # "package.module:function" building the torch lowering; a path, so checking never imports
     # torch. Built-in kinds default to netspec.backend.nn.<family module>:<kind>.
     lower: str = ""
+    # Draws a call of the kind on inputs it should accept, for the shape oracle that compares
+    # check's types with torch's (tests/test_lower.py); None: `flat_sample`, flat real inputs.
+    samples: SampleRule | None = None
 
     @property
     def is_merge(self) -> bool:
         return bool(self.drawing.junction)
+
+    def sample(self, rng: random.Random) -> Sample:
+        """One call of this kind on inputs it should accept (its `samples` rule, or the default).
+
+        >>> from netspec.units import REGISTRY
+        >>> REGISTRY["rbm"].sample(random.Random(0)).inputs
+        ('[7]',)
+        """
+        from netspec.units.samples import flat_sample  # the samples module builds on this one
+
+        rule = self.samples or flat_sample
+        return rule(rng, self)
 
 
 # Parameter checks shared by the families.

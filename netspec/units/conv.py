@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from math import isqrt
 from typing import Any
 
@@ -21,6 +22,7 @@ from netspec.units.base import (
     non_negative,
     positive,
 )
+from netspec.units.samples import Sample, SampleRule, coin, declare, draw_params, sequence_sizes
 
 
 def _per_axis(value: Any, axes: int, kind: str = "", name: str = "k") -> tuple[int, ...]:
@@ -162,6 +164,24 @@ def _pool_eq(op: str) -> EquationRule:
     return equation
 
 
+_RANGES = {"out": (1, 4), "k": (1, 4), "stride": (1, 3), "pad": (0, 2), "dilation": (1, 2)}
+
+
+def _sample(axes: int | None) -> SampleRule:
+    """[C, L] (L may be T) or [C, H, W] input with sizes 3 to 9, and windows over `axes` axes
+    (pooling, with None, takes either); a pool's padding may pass half its window (WidePool)."""
+
+    def rule(rng: random.Random, kind: UnitKind) -> Sample:
+        n = axes or rng.choice([1, 2])
+        params = draw_params(rng, kind.signature, n, _RANGES)
+        sizes = [rng.randint(3, 9) for _ in range(n)]
+        length: int | str = "T" if n == 1 and coin(rng) else sizes[0]
+        dims = (rng.randint(1, 4), length, *sizes[1:])
+        return Sample((declare(dims),), params, sizes=sequence_sizes(rng))
+
+    return rule
+
+
 _K = ParamSpec("k", "ints", "kernel size (one per axis, or one for all)", check=positive)
 _PAD = ParamSpec("pad", "ints", "zero padding on each side", 0, check=non_negative)
 _DIL = ParamSpec("dilation", "ints", "spacing between kernel taps", 1, check=positive)
@@ -186,6 +206,7 @@ def _conv(name: str, axes: int, example: str) -> UnitKind:
         count=_conv_count(axes),
         equation=_conv_eq(axes),
         example=example,
+        samples=_sample(axes),
     )
 
 
@@ -208,6 +229,7 @@ def _pool(name: str, op: str) -> UnitKind:
         equation=_pool_eq(op),
         example=f"input x: [3, 8, 8]\ny = x -> {name}(2)",
         drawing=Drawing(neurons="fold_after_box"),
+        samples=_sample(None),
     )
 
 

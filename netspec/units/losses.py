@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from netspec.types import TensorType
+import random
+
+from netspec.types import Dim, TensorType
 from netspec.units.base import (
     EquationContext,
     EquationRule,
@@ -15,6 +17,7 @@ from netspec.units.base import (
     non_negative,
     probability,
 )
+from netspec.units.samples import Sample, SampleRule, coin, declare, draw_params, sequence_sizes
 
 _WEIGHT = ParamSpec("weight", "float", "weight of this loss in the total", 1.0, check=non_negative)
 SCALAR = TensorType(())
@@ -132,12 +135,50 @@ def _eq(formula: str) -> EquationRule:
     return equation
 
 
+# --- samples for the shape oracle: predictions [K] or [T, K], read as they are or through a head
+_RANGES = {"weight": (0.0, 2.0), "smoothing": (0.0, 0.5)}
+
+
+def _prediction_dims(rng: random.Random, low: int) -> tuple[Dim, ...]:
+    k = rng.randint(low, 5)
+    return ("T", k) if coin(rng) else (k,)
+
+
+def _cross_entropy_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """Scores for 2 to 5 classes against class ids or a soft target, from a softmax's logits,
+    another head, or the input itself."""
+    pred = _prediction_dims(rng, 2)
+    k = pred[-1]
+    target = declare(pred) if coin(rng) else declare(pred[:-1], "class", int(k))
+    head = rng.choice(["", f"softmax({k})", f"dense({k}, act=relu)"])
+    params = draw_params(rng, kind.signature, ranges=_RANGES)
+    return Sample((declare(pred), target), params, (head,), sequence_sizes(rng, 2, 9))
+
+
+def _matching_sample(targets: tuple[str, ...], heads: tuple[str, ...] = ("",)) -> SampleRule:
+    """A prediction and a target of the same shape (of a `targets` dtype; one value against a
+    scalar target), the prediction maybe through one of `heads` (`{k}`: its size)."""
+
+    def rule(rng: random.Random, kind: UnitKind) -> Sample:
+        pred = _prediction_dims(rng, 1)
+        k = pred[-1]
+        dtype = rng.choice(targets)
+        scalar = pred == (1,) and coin(rng)
+        target = declare(() if scalar else pred, dtype)
+        head = rng.choice(heads).format(k=k)
+        params = draw_params(rng, kind.signature, ranges=_RANGES)
+        return Sample((declare(pred), target), params, (head,), sequence_sizes(rng, 2, 9))
+
+    return rule
+
+
 def _loss(
     name: str,
     doc: str,
     rule: ShapeRule,
     formula: str,
     example: str,
+    samples: SampleRule,
     extra: tuple[ParamSpec, ...] = (),
 ) -> UnitKind:
     return UnitKind(
@@ -149,6 +190,7 @@ def _loss(
         equation=_eq(formula),
         example=example,
         role="loss",
+        samples=samples,
     )
 
 
@@ -159,6 +201,7 @@ KINDS = (
         _cross_entropy,
         "-mean log p({y} = {t})",
         "input x: [16]\ninput t: class(3)\nloss cross_entropy(x -> softmax(3), t)",
+        _cross_entropy_sample,
         (ParamSpec("smoothing", "float", "label smoothing", 0.0, check=probability),),
     ),
     _loss(
@@ -167,6 +210,7 @@ KINDS = (
         _matching("bce", ("binary", "real")),
         "-mean [{t} log {y} + (1 - {t}) log(1 - {y})]",
         "input x: [16]\ninput t: binary[2]\nloss bce(x -> logistic(2), t)",
+        _matching_sample(("binary", "real"), ("", "logistic({k})", "softmax({k})")),
     ),
     _loss(
         "mse",
@@ -174,6 +218,7 @@ KINDS = (
         _matching("mse", ("real",)),
         "mean ({y} - {t})^2",
         "input x: [16]\ninput t: real[2]\nloss mse(x -> linear(2), t)",
+        _matching_sample(("real",)),
     ),
     _loss(
         "l1",
@@ -181,5 +226,6 @@ KINDS = (
         _matching("l1", ("real",)),
         "mean |{y} - {t}|",
         "input x: [16]\ninput t: real[2]\nloss l1(x -> linear(2), t)",
+        _matching_sample(("real",)),
     ),
 )

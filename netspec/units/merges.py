@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from netspec.types import TensorType
+import random
+
+from netspec.types import Dim, TensorType
 from netspec.units.base import (
     Drawing,
     EquationContext,
@@ -15,6 +17,7 @@ from netspec.units.base import (
     UnitKind,
     is_sequence,
 )
+from netspec.units.samples import Sample, coin, declare, draw_dims, sequence_sizes
 
 
 def _real(kind: str, ins: tuple[TensorType, ...]) -> None:
@@ -126,6 +129,31 @@ def _merge_eq(op: str) -> EquationRule:
     return equation
 
 
+# --- samples for the shape oracle ---------------------------------------------------------------
+def _concat_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """2 or 3 branches alike but on the joined axis (the default one, or a given one, maybe
+    negative); joined on the first axis, a branch may be a sequence of T steps."""
+    rank = rng.randint(1, 3)
+    base = draw_dims(rng, rank)
+    axis = rng.randint(-rank, rank - 1) if coin(rng) else None
+    joined = axis % rank if axis is not None else (rank - 1 if base[0] == "T" else 0)
+    steps = joined == 0 and axis is not None  # else a T would move the default axis
+    sizes: list[Dim] = ["T", 1, 2, 3] if steps else [1, 2, 3, 4]
+    branches = []
+    for _ in range(rng.randint(2, 3)):
+        dims = list(base)
+        dims[joined] = rng.choice(sizes)
+        branches.append(declare(tuple(dims)))
+    params = {} if axis is None else {"axis": axis}
+    return Sample(tuple(branches), params, sizes=sequence_sizes(rng))
+
+
+def _same_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """2 to 4 branches of one shape, of rank 0 to 3, a sequence or not."""
+    dims = draw_dims(rng, rng.randint(0, 3))
+    return Sample((declare(dims),) * rng.randint(2, 4), sizes=sequence_sizes(rng))
+
+
 KINDS = (
     UnitKind(
         name="concat",
@@ -141,6 +169,7 @@ KINDS = (
         example="input x: [4]\ninput z: [6]\ny = concat(x, z)",
         drawing=Drawing(junction="||", neurons="side_by_side"),
         sampling="join",
+        samples=_concat_sample,
     ),
     UnitKind(
         name="add",
@@ -151,6 +180,7 @@ KINDS = (
         equation=_merge_eq("+"),
         example="input x: [4]\ninput z: [4]\ny = add(x, z)",
         drawing=Drawing(junction="+", neurons="junction"),
+        samples=_same_sample,
     ),
     UnitKind(
         name="mul",
@@ -161,5 +191,6 @@ KINDS = (
         equation=_merge_eq("*"),
         example="input x: [4]\ninput z: [4]\ny = mul(x, z)",
         drawing=Drawing(junction="x", neurons="junction"),
+        samples=_same_sample,
     ),
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from netspec.types import TensorType
+import random
+
+from netspec.types import Dim, TensorType
 from netspec.units.base import (
     CountRule,
     Drawing,
@@ -18,6 +20,7 @@ from netspec.units.base import (
     positive,
     probability,
 )
+from netspec.units.samples import Sample, declare, draw_dims, draw_params, sequence_sizes
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 _STEP = {
@@ -109,6 +112,14 @@ def _recurrent_eq(kind: str) -> EquationRule:
     return equation
 
 
+def _recurrent_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """Steps [T, d] or a fixed number of them, in 1 to 3 layers."""
+    steps: list[Dim] = ["T", 1, 2, 4]
+    dims = (rng.choice(steps), rng.randint(1, 5))
+    params = draw_params(rng, kind.signature, ranges={"layers": (1, 3), "dropout": (0.0, 0.9)})
+    return Sample((declare(dims),), params, sizes=sequence_sizes(rng))
+
+
 def _recurrent(kind: str, doc: str) -> UnitKind:
     return UnitKind(
         name=kind,
@@ -131,6 +142,7 @@ def _recurrent(kind: str, doc: str) -> UnitKind:
         example=f"input x: [T, 4]\nh = x -> {kind}(8, steps=last)",
         drawing=Drawing(recurrent=True),
         eager=True,
+        samples=_recurrent_sample,
     )
 
 
@@ -147,6 +159,13 @@ def _embed_shape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
             input_index=0,
         )
     return TensorType((*t.dims, p["n"]))  # type: ignore[arg-type]
+
+
+def _embed_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """Token ids from 2 to 20 classes: one per sample, a sequence [T] or a grid [T, k]."""
+    dims = draw_dims(rng, rng.randint(0, 2), seq=True)
+    ids = declare(dims, "class", rng.randint(2, 20))
+    return Sample((ids,), draw_params(rng, kind.signature), sizes=sequence_sizes(rng))
 
 
 def _embed_count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
@@ -168,5 +187,6 @@ KINDS = (
             f"{c.name} = E[{c.inputs[0]}]    E: {fmt_dims(c.in_types[0].classes, c.params['n'])}"
         ),
         example="input x: class(100)[T]\ne = x -> embed(8)",
+        samples=_embed_sample,
     ),
 )

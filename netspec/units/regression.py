@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from netspec.types import TensorType
 from netspec.units.base import (
     Drawing,
@@ -18,6 +20,7 @@ from netspec.units.base import (
     is_sequence,
     positive,
 )
+from netspec.units.samples import Sample, coin, declare, draw_dims, draw_params, sequence_sizes
 
 ACTIVATIONS = ("none", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "softplus", "softmax")
 
@@ -68,6 +71,12 @@ def _affine_eq(link: str) -> EquationRule:
     return equation
 
 
+def _sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """A flat input [d], or a sequence [T, d] that the weights apply to at every step."""
+    dims = draw_dims(rng, 2, seq=True) if coin(rng) else (rng.randint(1, 6),)
+    return Sample((declare(dims),), draw_params(rng, kind.signature), sizes=sequence_sizes(rng))
+
+
 _N = ParamSpec("n", "int", "number of outputs", check=positive)
 _BIAS = ParamSpec("bias", "bool", "learn a bias b", default=True)
 
@@ -82,6 +91,7 @@ KINDS = (
         equation=_affine_eq("none"),
         example="input x: [16]\ny = linear(x, 4)",
         drawing=Drawing(neurons="row"),
+        samples=_sample,
     ),
     UnitKind(
         name="logistic",
@@ -96,6 +106,7 @@ KINDS = (
         equation=_affine_eq("sigmoid"),
         example="input x: [16]\ny = logistic(x)",
         drawing=Drawing(neurons="row"),
+        samples=_sample,
     ),
     UnitKind(
         name="softmax",
@@ -109,6 +120,7 @@ KINDS = (
         equation=_affine_eq("softmax"),
         example="input x: [16]\ny = x -> softmax(10)",
         drawing=Drawing(neurons="row"),
+        samples=_sample,
     ),
     UnitKind(
         name="dense",
@@ -122,5 +134,6 @@ KINDS = (
         equation=_affine_eq("none"),
         example="input x: [16]\ny = x -> dense(8, act=relu)",
         drawing=Drawing(neurons="row"),
+        samples=_sample,
     ),
 )

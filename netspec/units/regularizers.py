@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 from netspec.types import TensorType
-from netspec.units.activations import elementwise
+from netspec.units.activations import elementwise, elementwise_sample
 from netspec.units.base import (
     Drawing,
     EquationContext,
@@ -15,6 +17,7 @@ from netspec.units.base import (
     UnitKind,
     probability,
 )
+from netspec.units.samples import Sample, declare, draw_dims
 
 
 def _channels(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
@@ -44,6 +47,11 @@ def _batchnorm_shape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     return out
 
 
+def _batchnorm_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """[C] or [C, ...] up to rank 5 (beyond BatchNorm3d), or one value per sample; C fixed."""
+    return Sample((declare(draw_dims(rng, rng.randint(0, 5), seq=False)),))
+
+
 def _eq_norm(over: str) -> EquationRule:
     def equation(c: EquationContext) -> str:
         n = c.in_types[0].dims[0 if over == "batch" else -1] if c.in_types[0].rank else 1
@@ -71,6 +79,7 @@ KINDS = (
         example="input x: [16]\ny = x -> dropout(0.2)",
         drawing=Drawing(neurons="fold"),
         layout_only=True,
+        samples=elementwise_sample,
     ),
     UnitKind(
         name="batchnorm",
@@ -83,6 +92,7 @@ KINDS = (
         equation=_eq_norm("batch"),
         example="input x: [4, 8, 8]\ny = x -> batchnorm",
         drawing=Drawing(neurons="fold"),
+        samples=_batchnorm_sample,
     ),
     UnitKind(
         name="layernorm",
@@ -94,5 +104,6 @@ KINDS = (
         equation=_eq_norm("features"),
         example="input x: [T, 16]\ny = x -> layernorm",
         drawing=Drawing(neurons="fold"),
+        samples=elementwise_sample,
     ),
 )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from math import prod
 
 from netspec.types import TensorType
 from netspec.units.base import Params, ParamSpec, ShapeError, Signature, UnitKind
+from netspec.units.samples import Sample, coin, declare, draw_dims, sequence_sizes
 
 
 def _flatten(ins: tuple[TensorType, ...], p: Params) -> TensorType:
@@ -72,6 +74,34 @@ def _last(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     return TensorType(t.dims[1:], t.dtype, t.classes)
 
 
+# --- samples for the shape oracle: layouts of every dtype, reshapes that keep the values -----
+def _flatten_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """Any tensor of rank 0 to 3, of reals, class ids or binary values: the dtype is kept."""
+    dims = draw_dims(rng, rng.randint(0, 3))
+    dtype = rng.choice(["real", "class", "binary"])
+    return Sample((declare(dims, dtype, 7),), sizes=sequence_sizes(rng))
+
+
+def _reshape_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """A fixed shape and a target holding as many values, in 1 to 3 sizes, one maybe -1."""
+    dims = draw_dims(rng, rng.randint(1, 3), seq=False)
+    total = prod(int(d) for d in dims)
+    divisors = [d for d in range(1, total + 1) if total % d == 0]
+    lead = [rng.choice(divisors) for _ in range(rng.randint(0, 2))]
+    if total % prod(lead):
+        lead = []
+    shape = [*lead, total // prod(lead)]
+    if coin(rng):
+        shape[rng.randint(0, len(shape) - 1)] = -1
+    return Sample((declare(dims),), {"shape": tuple(shape)})
+
+
+def _last_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """A sequence (or fixed steps) of vectors or grids, of reals or token ids."""
+    dims = draw_dims(rng, rng.randint(2, 3))
+    return Sample((declare(dims, rng.choice(["real", "class"]), 5),), sizes=sequence_sizes(rng))
+
+
 KINDS = (
     UnitKind(
         name="flatten",
@@ -82,6 +112,7 @@ KINDS = (
         equation=lambda c: f"{c.name} = vec({c.inputs[0]})    {c.in_types[0]} -> {c.out_type}",
         example="input x: [2, 4, 4]\ny = x -> flatten",
         layout_only=True,
+        samples=_flatten_sample,
     ),
     UnitKind(
         name="reshape",
@@ -92,6 +123,7 @@ KINDS = (
         equation=lambda c: f"{c.name} = reshape({c.inputs[0]})    {c.in_types[0]} -> {c.out_type}",
         example="input x: [64]\ny = x -> reshape([1, 8, 8])",
         layout_only=True,
+        samples=_reshape_sample,
     ),
     UnitKind(
         name="last",
@@ -101,5 +133,6 @@ KINDS = (
         shape=_last,
         equation=lambda c: f"{c.name} = {c.inputs[0]}[T]",
         example="input x: [T, 4]\ny = x -> last",
+        samples=_last_sample,
     ),
 )
