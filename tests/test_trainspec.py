@@ -253,6 +253,30 @@ def test_file_sources_resolve_paths_and_leave_shapes_to_loading() -> None:
     assert (npy.params["path"], npy.params["target"]) == ("a/x.npy", "a/y.npy")
 
 
+def _diagnostics(train: str) -> list[tuple[str, str, str | None]]:
+    with pytest.raises(NetspecError) as caught:
+        compile(DBN + train, "x.net")
+    return [(d.code, d.message, d.help) for d in caught.value.diagnostics]
+
+
+def test_string_parameters_bind_like_any_other_and_say_how_to_quote() -> None:
+    assert _diagnostics("train dbn { data = csv(path=data) }") == [
+        (
+            "E403",
+            "`path` of `csv` expects a string, but got `data`",
+            'write it in double quotes: `path="data"`',
+        )
+    ]
+    assert _diagnostics("train dbn { data = csv() }") == [
+        ("E402", "`csv` is missing `path`: the file, relative to the spec", 'add `path="..."`')
+    ]
+    # A misspelt string keyword is one mistake: no second error for the parameter it stands for.
+    assert [c for c, _, _ in _diagnostics('train dbn { data = csv(pth="a.csv") }')] == ["E401"]
+    network = "network ae { input pixels: [64]  code = autoencoder(pixels, 32) }"
+    plan = _plan('train ae { data = npy("x.npy", target=none)  greedy = [code] }', network)
+    assert (plan.data.params["path"], plan.data.params["target"]) == ("x.npy", None)
+
+
 def test_an_unsupervised_network_may_ignore_the_target() -> None:
     network = "network ae { input pixels: [64]  code = autoencoder(pixels, 32) }"
     plan = _plan("train ae { data = digits()  greedy = [code] }", network)

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from netspec.lang import ast
 from netspec.diagnostics.core import Diagnostic, did_you_mean, error
+from netspec.lang import ast
 from netspec.lang.source import Span
 from netspec.units.base import ParamSpec
 
@@ -92,6 +92,7 @@ _TYPE_WORDS = {
     "ints": "an integer or a list of integers",
     "shape": "a list of integers",
     "choice": "one of",
+    "str": "a string",
 }
 
 
@@ -108,6 +109,8 @@ def convert(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
         return float(value), None
     if kind == "bool" and isinstance(value, Symbol) and value in ("true", "false"):
         return value == "true", None
+    if kind == "str" and isinstance(value, str) and not isinstance(value, Symbol):
+        return value, None
     if kind == "choice" and isinstance(value, str):
         if value in spec.choices:
             return str(value), None
@@ -140,8 +143,38 @@ def bind(
 
     `call`, when given, is the call as written, so help lines can show it corrected.
     """
-    ok = True
-    given: dict[str, tuple[Any, ast.Arg]] = {}
+    given: dict[str, tuple[Any, ast.Arg]] = {}  # parameter -> (its value, the argument)
+    meant: set[str] = set()  # parameters that a misspelt keyword stands for
+    ok = _take_positional(owner, specs, positional, env, diags, given)
+    ok = _take_keywords(owner, specs, keyword, env, diags, given, meant) and ok
+    bound: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name in given:
+            value = _converted(owner, spec, specs, given[spec.name], env, diags)
+        elif not spec.required:
+            value = spec.default
+        else:
+            if spec.name not in meant:  # else the misspelt keyword's E401 says it all
+                diags.append(_missing(owner, spec, call_span, call))
+            value = FAILED
+        if value is FAILED:
+            ok = False
+        else:
+            bound[spec.name] = value
+    return bound if ok else None
+
+
+FAILED: Any = object()  # a parameter that could not be bound (its diagnostic is out)
+
+
+def _take_positional(
+    owner: str,
+    specs: Sequence[ParamSpec],
+    positional: Sequence[ast.Arg],
+    env: Env,
+    diags: list[Diagnostic],
+    given: dict[str, tuple[Any, ast.Arg]],
+) -> bool:
     for i, arg in enumerate(positional):
         if i >= len(specs):
             extra = positional[i:]
@@ -157,11 +190,22 @@ def bind(
                     else "remove the extra arguments",
                 )
             )
-            ok = False
-            break
+            return False
         given[specs[i].name] = (evaluate(arg.value, env, diags), arg)
+    return True
+
+
+def _take_keywords(
+    owner: str,
+    specs: Sequence[ParamSpec],
+    keyword: Sequence[ast.Arg],
+    env: Env,
+    diags: list[Diagnostic],
+    given: dict[str, tuple[Any, ast.Arg]],
+    meant: set[str],
+) -> bool:
+    ok = True
     names = [s.name for s in specs]
-    meant: set[str] = set()  # parameters that a misspelt keyword stands for
     for arg in keyword:
         assert arg.name is not None
         key = arg.name.text
@@ -182,8 +226,7 @@ def bind(
                 )
             )
             ok = False
-            continue
-        if key in given:
+        elif key in given:
             diags.append(
                 error(
                     "E406",
@@ -195,62 +238,61 @@ def bind(
                 )
             )
             ok = False
-            continue
-        given[key] = (evaluate(arg.value, env, diags), arg)
-    bound: dict[str, Any] = {}
-    for spec in specs:
-        if spec.name not in given:
-            if not spec.required:
-                bound[spec.name] = spec.default
-                continue
-            if spec.name not in meant:  # else the misspelt keyword's E401 says it all
-                what = (
-                    f"its parameter `{spec.name}`"
-                    if spec.type == "any"
-                    else f"`{spec.name}`: {spec.doc}"
-                )  # a block's parameters have no doc
-                diags.append(
-                    error(
-                        "E402",
-                        f"`{owner}` is missing {what}",
-                        call_span,
-                        f"`{spec.name}` is missing",
-                        help=_missing_help(spec, call),
-                    )
-                )
-            ok = False
-            continue
-        raw, arg = given[spec.name]
-        if raw is None:
-            ok = False
-            continue
-        value, complaint = convert(spec, raw)
-        if complaint is None and spec.check is not None and value is not None:
-            complaint = spec.check(value)
-            code, label = "E404", "out of range"
         else:
-            code, label = "E403", _label(spec)
-        if complaint:
-            main, _, hint = complaint.partition("; ")
-            message = f"`{spec.name}` of `{owner}` {main}, but got {describe(raw)}"
-            note = None
-            if code == "E403" and spec.type == "choice" and isinstance(raw, str):
-                message = f"{describe(raw)} is not a valid `{spec.name}` for `{owner}`"
-                note = f"`{spec.name}` {main}"
-            diags.append(
-                error(
-                    code,
-                    message,
-                    arg.value.span,
-                    label,
-                    note=note,
-                    help=hint or _type_hint(spec, raw, specs, env, arg),
-                )
-            )
-            ok = False
-            continue
-        bound[spec.name] = value
-    return bound if ok else None
+            given[key] = (evaluate(arg.value, env, diags), arg)
+    return ok
+
+
+def _missing(owner: str, spec: ParamSpec, call_span: Span, call: ast.Call | None) -> Diagnostic:
+    what = (
+        f"its parameter `{spec.name}`" if spec.type == "any" else f"`{spec.name}`: {spec.doc}"
+    )  # a block's parameters have no doc
+    return error(
+        "E402",
+        f"`{owner}` is missing {what}",
+        call_span,
+        f"`{spec.name}` is missing",
+        help=_missing_help(spec, call),
+    )
+
+
+def _converted(
+    owner: str,
+    spec: ParamSpec,
+    specs: Sequence[ParamSpec],
+    given: tuple[Any, ast.Arg],
+    env: Env,
+    diags: list[Diagnostic],
+) -> Any:
+    """The given value in the parameter's type, or FAILED with its E403/E404 in `diags`."""
+    raw, arg = given
+    if raw is None:  # its value did not evaluate: that error is out already
+        return FAILED
+    value, complaint = convert(spec, raw)
+    if complaint is None and spec.check is not None and value is not None:
+        complaint = spec.check(value)
+        code, label = "E404", "out of range"
+    else:
+        code, label = "E403", _label(spec)
+    if not complaint:
+        return value
+    main, _, hint = complaint.partition("; ")
+    message = f"`{spec.name}` of `{owner}` {main}, but got {describe(raw)}"
+    note = None
+    if code == "E403" and spec.type == "choice" and isinstance(raw, str):
+        message = f"{describe(raw)} is not a valid `{spec.name}` for `{owner}`"
+        note = f"`{spec.name}` {main}"
+    diags.append(
+        error(
+            code,
+            message,
+            arg.value.span,
+            label,
+            note=note,
+            help=hint or _type_hint(spec, raw, specs, env, arg),
+        )
+    )
+    return FAILED
 
 
 def signature(specs: Sequence[ParamSpec]) -> str:
@@ -284,10 +326,11 @@ def _label(spec: ParamSpec) -> str:
 
 def _missing_help(spec: ParamSpec, call: ast.Call | None) -> str:
     if call is None:
-        return f"add `{spec.name}=...`"
+        return f'add `{spec.name}="..."`' if spec.type == "str" else f"add `{spec.name}=...`"
     from netspec.lang.printer import format_expr
 
-    placeholder = ast.Arg(ast.Ident(spec.name), ast.Ref(ast.Ident("...")))
+    value = ast.String("...") if spec.type == "str" else ast.Ref(ast.Ident("..."))
+    placeholder = ast.Arg(ast.Ident(spec.name), value)
     fixed = ast.Call(call.callee, (*call.args, placeholder))
     return f"add it: `{format_expr(fixed)}`"
 
@@ -308,6 +351,8 @@ def _type_hint(
             return close
         if spec.type in ("int", "float", "ints"):
             return f"`{raw}` is no `let`; write a number"
+        if spec.type == "str":
+            return f'write it in double quotes: `{spec.name}="{raw}"`'
     if isinstance(raw, str) and spec.type in ("int", "float", "ints"):
         try:
             float(raw)

@@ -18,9 +18,13 @@ features are standardized with the TRAINING split's mean and standard deviation 
 splitting, applied to every split, so no statistic leaks from the held-out samples); `diabetes`
 comes as scikit-learn ships it (already centred and scaled), its target a float. `mnist1d` is
 made by the package's own generator with its fixed seed 42, so the signals match the published
-set whatever the plan's seed (which only splits them). The generated sets are in
-`netspec.data.synthetic`. Only numpy is imported here; each source's own library is imported
-when that source is loaded. Problems with the user's files raise DataError.
+set whatever the plan's seed (which only splits them).
+
+Each source is its catalogue entry's `impl`: a function of the source's parameters but the
+split's, returning `Samples`, here for the read sets and in `netspec.data.synthetic` for the
+generated ones. The samples are cached by exactly those arguments (and the files' sizes and
+times). Only numpy is imported here; each source's own library is imported when that source is
+loaded. Problems with the user's files raise DataError.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import csv
 import os
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from math import prod
 from types import MappingProxyType
@@ -37,13 +41,12 @@ from typing import Any
 
 import numpy as np
 
-from netspec.data import synthetic as synth
 from netspec.ir import Graph, Node, Role
-from netspec.plan.catalog import FEATURES, SOURCES, TARGET
+from netspec.plan.catalog import FEATURES, SOURCES, TARGET, Source
 from netspec.plan.plans import DataPlan
 from netspec.types import TensorType
 
-__all__ = ["DataError", "Dataset", "Split", "load"]
+__all__ = ["DataError", "Dataset", "Samples", "Split", "load"]
 
 
 class DataError(Exception):
@@ -75,20 +78,24 @@ class Dataset:
 
 
 @dataclass(frozen=True)
-class _Raw:
-    """A source's samples before splitting; arrays are read-only as they may be cached."""
+class Samples:
+    """What a data source's implementation returns: its samples before splitting. The loader
+    makes the arrays read-only, as it caches them."""
 
-    x: np.ndarray
-    y: np.ndarray | None
+    x: np.ndarray  # (N, ...) features
+    y: np.ndarray | None = None  # (N, ...) targets; None: the source gives features only
     names: tuple[str, ...] = ()  # class names of y, when it holds classes
-    x_from: str = ""  # what gave x and y, for messages: "`digits`", "`data.csv`"
+    x_from: str = ""  # what gave x and y, for messages: "`data.csv`"; "": the source's name
     y_from: str = ""
     y_text: bool = False  # y holds ids of text labels
 
 
 def load(plan: DataPlan, graph: Graph) -> Dataset:
     """The plan's data, split and shaped for `graph`'s inputs; DataError for bad user files."""
-    raw = _raw(plan.source, _key(plan))
+    entry = SOURCES.get(plan.source)
+    if entry is None:
+        raise DataError(f"no loader for the data source `{plan.source}`")
+    raw = _raw(entry, _arguments(plan, entry), _stats(plan, entry))
     nodes = {b.input: _input_node(graph, b.input) for b in plan.bindings}
     strata = None
     for b in plan.bindings:
@@ -97,7 +104,7 @@ def load(plan: DataPlan, graph: Graph) -> Dataset:
             strata = raw.y
     test_idx, val_idx, train_idx = _split(len(raw.x), plan, strata)
     x = raw.x
-    if plan.source in _STANDARDIZED:  # with the training split's statistics only
+    if entry.standardized:  # with the training split's statistics only
         mean, std = x[train_idx].mean(axis=0), x[train_idx].std(axis=0)
         x = (x - mean) / np.where(std > 0, std, 1.0)
     values = {f.name: x if f.role == FEATURES else raw.y for f in plan.fields}
@@ -233,20 +240,20 @@ def _takes(t: TensorType) -> str:
 
 # --- sources -----------------------------------------------------------------------------------
 
-_STANDARDIZED = frozenset({"iris", "wine", "breast_cancer"})
-_GENERATED = frozenset({"blobs", "moons", "waves", "bars", "reviews"})
+_SPLIT_ONLY = frozenset({"test", "val"})  # the split's parameters, which no source is given
 
 
-def _key(plan: DataPlan) -> tuple[tuple[str, Any], ...]:
-    """What the source's samples depend on: its parameters less the split's (the seed too,
-    unless it generates them), and the size and time of each file, so edits are seen."""
-    skip = {"test", "val"} | (set() if plan.source in _GENERATED else {"seed"})
-    key = [(k, v) for k, v in sorted(plan.params.items()) if k not in skip]
-    for name in SOURCES[plan.source].files if plan.source in SOURCES else ():
-        path = plan.params.get(name)
-        if isinstance(path, str):
-            key.append((f"{name}:stat", _stat(path)))
-    return tuple(key)
+def _arguments(plan: DataPlan, entry: Source) -> tuple[tuple[str, Any], ...]:
+    """What the source's implementation is given, and so what its samples depend on: its
+    parameters less the split's, the seed too unless the source draws its samples from it."""
+    skip = _SPLIT_ONLY if entry.seeded else _SPLIT_ONLY | {"seed"}
+    return tuple((k, v) for k, v in sorted(plan.params.items()) if k not in skip)
+
+
+def _stats(plan: DataPlan, entry: Source) -> tuple[tuple[str, Any], ...]:
+    """The size and time of each file the source reads, so the cache sees edits."""
+    paths = ((name, plan.params.get(name)) for name in entry.files)
+    return tuple((name, _stat(path)) for name, path in paths if isinstance(path, str))
 
 
 def _stat(path: str) -> tuple[int, int] | None:
@@ -258,50 +265,49 @@ def _stat(path: str) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=32)
-def _raw(source: str, key: tuple[tuple[str, Any], ...]) -> _Raw:
-    p = dict(key)
-    name = f"`{source}`"
-    if source in ("digits", "iris", "wine", "breast_cancer", "diabetes"):
-        raw = _sklearn(source)
-        if source == "digits" and p.get("nudge"):
-            raw = _nudged(raw)
-    elif source == "mnist1d":
-        raw = _mnist1d(int(p["n"]))
-    elif source == "blobs":
-        x, y = synth.blobs(p["n"], p["features"], p["classes"], p["spread"], p["seed"])
-        raw = _Raw(x, y, tuple(str(i) for i in range(p["classes"])), name, name)
-    elif source == "moons":
-        raw = _Raw(*synth.moons(p["n"], p["noise"], p["seed"]), synth.MOON_NAMES, name, name)
-    elif source == "waves":
-        x, y = synth.waves(p["n"], p["length"], p["classes"], p["noise"], p["seed"])
-        raw = _Raw(x, y, synth.WAVE_NAMES[: p["classes"]], name, name)
-    elif source == "bars":
-        raw = _Raw(*synth.bars(p["n"], p["size"], p["seed"]), synth.BAR_NAMES, name, name)
-    elif source == "reviews":
-        x, y = synth.reviews(p["n"], p["vocab"], p["length"], p["seed"])
-        raw = _Raw(x, y, synth.SENTIMENT_NAMES, name, name)
-    elif source == "csv":
-        raw = _csv(str(p["path"]), p.get("target"))
-    elif source == "npy":
-        raw = _npy(str(p["path"]), p.get("target"))
-    else:
-        raise DataError(f"no loader for the data source `{source}`")
+def _raw(
+    entry: Source, arguments: tuple[tuple[str, Any], ...], stats: tuple[tuple[str, Any], ...]
+) -> Samples:
+    """The source's samples, read or drawn once for each set of arguments and file versions."""
+    raw: Samples = entry.resolve()(**dict(arguments))
+    name = f"`{entry.name}`"
+    raw = replace(raw, x_from=raw.x_from or name, y_from=raw.y_from or name)
     for a in (raw.x, raw.y):
         if a is not None:
             a.setflags(write=False)
     return raw
 
 
-def _sklearn(source: str) -> _Raw:
+def _sklearn(source: str) -> Samples:
     from sklearn import datasets  # type: ignore[import-untyped]
 
     bunch = getattr(datasets, f"load_{source}")()
     x = np.asarray(bunch.data, dtype=np.float64)
-    if source == "digits":
-        x = x / 16.0
     y = np.asarray(bunch.target)
     names = tuple(str(c) for c in getattr(bunch, "target_names", ()))  # none for diabetes
-    return _Raw(x, y, names, f"`{source}`", f"`{source}`")
+    return Samples(x, y, names)
+
+
+def digits(nudge: bool) -> Samples:
+    raw = _sklearn("digits")
+    raw = replace(raw, x=raw.x / 16.0)  # pixels from 0..16 to [0, 1]
+    return _nudged(raw) if nudge else raw
+
+
+def iris() -> Samples:
+    return _sklearn("iris")
+
+
+def wine() -> Samples:
+    return _sklearn("wine")
+
+
+def breast_cancer() -> Samples:
+    return _sklearn("breast_cancer")
+
+
+def diabetes() -> Samples:
+    return _sklearn("diabetes")
 
 
 # scikit-learn's gallery kernels (plot_rbm_logistic_classification), in its order: convolving an
@@ -323,13 +329,13 @@ def nudge(x: np.ndarray) -> np.ndarray:
     return np.concatenate([images, *moved]).reshape(-1, 64)
 
 
-def _nudged(raw: _Raw) -> _Raw:
+def _nudged(raw: Samples) -> Samples:
     assert raw.y is not None
     x, y = nudge(raw.x), np.tile(raw.y, len(NUDGES) + 1)
-    return _Raw(x, y, raw.names, "`digits(nudge=true)`", "`digits(nudge=true)`")
+    return Samples(x, y, raw.names, "`digits(nudge=true)`", "`digits(nudge=true)`")
 
 
-def _mnist1d(n: int) -> _Raw:
+def mnist1d(n: int) -> Samples:
     """`n` signals of the package's own set: it makes them 10 classes at a time, so we ask for
     `n` rounded up to a multiple of 10 and keep the first `n` (all of them when n divides)."""
     from mnist1d.data import get_dataset_args, make_dataset  # type: ignore[import-untyped]
@@ -344,10 +350,10 @@ def _mnist1d(n: int) -> _Raw:
         random.setstate(py_state)
     x = np.concatenate([data["x"], data["x_test"]])[:n].astype(np.float64)
     y = np.concatenate([data["y"], data["y_test"]])[:n].astype(np.int64)
-    return _Raw(x, y, tuple(str(i) for i in range(10)), "`mnist1d`", "`mnist1d`")
+    return Samples(x, y, tuple(str(i) for i in range(10)))
 
 
-def _csv(path: str, target: str | None) -> _Raw:
+def from_csv(path: str, target: str | None) -> Samples:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
@@ -384,9 +390,9 @@ def _csv(path: str, target: str | None) -> _Raw:
                     "is not a number (feature columns must be numeric)"
                 ) from None
     if target is None:
-        return _Raw(x, None, x_from=f"`{path}`")
+        return Samples(x, None, x_from=f"`{path}`")
     y, names, text = _labels([row[at].strip() for _, row in rows[1:]])
-    return _Raw(x, y, names, f"`{path}`", f"column `{target}` of `{path}`", text)
+    return Samples(x, y, names, f"`{path}`", f"column `{target}` of `{path}`", text)
 
 
 def _labels(cells: list[str]) -> tuple[np.ndarray, tuple[str, ...], bool]:
@@ -405,12 +411,12 @@ def _labels(cells: list[str]) -> tuple[np.ndarray, tuple[str, ...], bool]:
     return ids.astype(np.int64), tuple(str(v) for v in names), True
 
 
-def _npy(path: str, target: str | None) -> _Raw:
+def from_npy(path: str, target: str | None) -> Samples:
     x = _read_npy(path, "features")
     if x.dtype.kind not in "biuf":
         raise DataError(f"`{path}` holds {x.dtype} values: the features must be numbers")
     if target is None:
-        return _Raw(x, None, x_from=f"`{path}`")
+        return Samples(x, None, x_from=f"`{path}`")
     y = _read_npy(target, "targets")
     names: tuple[str, ...] = ()
     text = False
@@ -421,7 +427,7 @@ def _npy(path: str, target: str | None) -> _Raw:
         y, names, text = ids.reshape(y.shape).astype(np.int64), tuple(map(str, unique)), True
     elif y.dtype.kind not in "biuf":
         raise DataError(f"`{target}` holds {y.dtype} values: the targets must be numbers or text")
-    return _Raw(x, y, names, f"`{path}`", f"`{target}`", text)
+    return Samples(x, y, names, f"`{path}`", f"`{target}`", text)
 
 
 def _read_npy(path: str, what: str) -> np.ndarray:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from netspec.types import TensorType
 from netspec.units import REGISTRY
 from netspec.units.base import REQUIRED, ParamSpec, non_negative, positive, probability
 
-# Pure data: signatures and docs only, so checking a spec never imports torch or the data sets.
+# Pure data: signatures, docs and the paths of the implementations, so checking a spec never
+# imports torch or the data sets; the trainer and the loader import an entry's implementation
+# where they use it (netspec.data.loading, netspec.training.optim, netspec.training.pretrain).
 
 FEATURES = "features"
 TARGET = "target"
@@ -27,11 +30,33 @@ class Field:
 
 @dataclass(frozen=True)
 class Entry:
-    """A catalogue entry, written `name(params)` in a train section."""
+    """A catalogue entry, written `name(params)` in a train section.
+
+    `impl` is the "package.module:function" that implements it, called with the bound parameters
+    as keywords (after what its catalogue hands every entry):
+    - a data source: `source(**params) -> netspec.data.loading.Samples`, given its parameters
+      but the split's (`test`, `val`, and `seed` unless the source is `seeded`);
+    - an optimizer: `optimizer(parameters, **params) -> torch.optim.Optimizer`;
+    - a schedule: `schedule(base_lr, total_steps, by_steps, **params)`, a
+      `netspec.training.optim.Rate`;
+    - a pretraining method: its rule, `rule(module, unit, method, optimizer, batch)`, a
+      `netspec.training.pretrain.rules.Rule`.
+    """
 
     name: str
     doc: str
     params: tuple[ParamSpec, ...] = ()
+    impl: str = ""
+
+    def resolve(self) -> Callable[..., Any]:
+        """The implementation, imported on first use.
+
+        >>> OPTIMIZERS["sgd"].impl
+        'netspec.training.optim:sgd'
+        """
+        module, _, name = self.impl.partition(":")
+        found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+        return found
 
 
 Fields = Callable[[Mapping[str, Any]], tuple[Field, ...]]
@@ -47,6 +72,11 @@ class Source(Entry):
 
     fields: Fields = _no_fields
     files: tuple[str, ...] = ()  # the parameters that name files, relative to the spec
+    # Its samples are drawn from `seed`: the implementation is given it, and the loader's cache
+    # keys on it (the other sources' samples are the same whatever the seed, which only splits).
+    seeded: bool = False
+    # Its features are standardized with the training split's mean and standard deviation.
+    standardized: bool = False
 
 
 def _between(low: float, high: float) -> Callable[[Any], str | None]:
@@ -63,7 +93,8 @@ def _at_least(low: int) -> Callable[[Any], str | None]:
     return check
 
 
-_SPLIT = (
+# Every source takes these (the loader splits by them); a plugin's source adds them too.
+SPLIT = (
     ParamSpec(
         "test", "float", "fraction of the samples held out for testing", 0.2, check=probability
     ),
@@ -146,7 +177,7 @@ SOURCES: dict[str, Source] = {
             "digits",
             "scikit-learn's 1,797 8x8 handwritten digits, pixels scaled to [0, 1]",
             (
-                *_SPLIT,
+                *SPLIT,
                 ParamSpec(
                     "nudge",
                     "bool",
@@ -155,37 +186,46 @@ SOURCES: dict[str, Source] = {
                     False,
                 ),
             ),
-            _fixed(_real(64), "pixels", _labels(10), "digit"),
+            fields=_fixed(_real(64), "pixels", _labels(10), "digit"),
+            impl="netspec.data.loading:digits",
         ),
         Source(
             "iris",
             "scikit-learn's 150 iris flowers: 4 measurements, 3 species",
-            _SPLIT,
-            _fixed(_real(4), "measurements", _labels(3), "species"),
+            SPLIT,
+            fields=_fixed(_real(4), "measurements", _labels(3), "species"),
+            impl="netspec.data.loading:iris",
+            standardized=True,
         ),
         Source(
             "wine",
             "scikit-learn's 178 wines: 13 chemical measurements, 3 cultivars",
-            _SPLIT,
-            _fixed(_real(13), "chemistry", _labels(3), "cultivar"),
+            SPLIT,
+            fields=_fixed(_real(13), "chemistry", _labels(3), "cultivar"),
+            impl="netspec.data.loading:wine",
+            standardized=True,
         ),
         Source(
             "breast_cancer",
             "scikit-learn's 569 breast masses: 30 measurements, 1 = benign",
-            _SPLIT,
-            _fixed(_real(30), "cells", _labels(2), "benign"),
+            SPLIT,
+            fields=_fixed(_real(30), "cells", _labels(2), "benign"),
+            impl="netspec.data.loading:breast_cancer",
+            standardized=True,
         ),
         Source(
             "diabetes",
             "scikit-learn's 442 patients: 10 measurements, progression after a year",
-            _SPLIT,
-            _fixed(_real(10), "measurements", _real(), "progression"),
+            SPLIT,
+            fields=_fixed(_real(10), "measurements", _real(), "progression"),
+            impl="netspec.data.loading:diabetes",
         ),
         Source(
             "mnist1d",
             "MNIST-1D: 10 digit templates as 40-point signals, shifted, scaled, sheared and noised",
-            (ParamSpec("n", "int", "number of signals", 5000, check=positive), *_SPLIT),
-            _fixed(_real(40), "signal", _labels(10), "digit"),
+            (ParamSpec("n", "int", "number of signals", 5000, check=positive), *SPLIT),
+            fields=_fixed(_real(40), "signal", _labels(10), "digit"),
+            impl="netspec.data.loading:mnist1d",
         ),
         Source(
             "blobs",
@@ -197,9 +237,11 @@ SOURCES: dict[str, Source] = {
                 ParamSpec(
                     "spread", "float", "standard deviation of a cluster", 1.0, check=positive
                 ),
-                *_SPLIT,
+                *SPLIT,
             ),
-            _blobs,
+            fields=_blobs,
+            impl="netspec.data.synthetic:blobs",
+            seeded=True,
         ),
         Source(
             "moons",
@@ -207,9 +249,11 @@ SOURCES: dict[str, Source] = {
             (
                 _N,
                 _NOISE,
-                *_SPLIT,
+                *SPLIT,
             ),
-            _fixed(_real(2), "point", _labels(2), "moon"),
+            fields=_fixed(_real(2), "point", _labels(2), "moon"),
+            impl="netspec.data.synthetic:moons",
+            seeded=True,
         ),
         Source(
             "waves",
@@ -226,16 +270,20 @@ SOURCES: dict[str, Source] = {
                     check=lambda v: None if 2 <= v <= 4 else "must be 2, 3 or 4",
                 ),
                 _NOISE,
-                *_SPLIT,
+                *SPLIT,
             ),
-            _waves,
+            fields=_waves,
+            impl="netspec.data.synthetic:waves",
+            seeded=True,
         ),
         Source(
             "bars",
             "bars and stripes: size x size binary images of full rows or full columns, "
             "flattened; the class says which (the classic RBM toy set)",
-            (_N, ParamSpec("size", "int", "side of the image", 4, check=_at_least(2)), *_SPLIT),
-            _bars,
+            (_N, ParamSpec("size", "int", "side of the image", 4, check=_at_least(2)), *SPLIT),
+            fields=_bars,
+            impl="netspec.data.synthetic:bars",
+            seeded=True,
         ),
         Source(
             "reviews",
@@ -258,9 +306,11 @@ SOURCES: dict[str, Source] = {
                     20,
                     check=_at_least(REVIEW_MIN_LENGTH),
                 ),
-                *_SPLIT,
+                *SPLIT,
             ),
-            _reviews,
+            fields=_reviews,
+            impl="netspec.data.synthetic:reviews",
+            seeded=True,
         ),
         Source(
             "csv",
@@ -269,10 +319,11 @@ SOURCES: dict[str, Source] = {
             (
                 ParamSpec("path", "str", "the file, relative to the spec"),
                 ParamSpec("target", "str", "the target column (none: features only)", None),
-                *_SPLIT,
+                *SPLIT,
             ),
-            _files,
+            fields=_files,
             files=("path",),
+            impl="netspec.data.loading:from_csv",
         ),
         Source(
             "npy",
@@ -281,10 +332,11 @@ SOURCES: dict[str, Source] = {
             (
                 ParamSpec("path", "str", "the features file, relative to the spec"),
                 ParamSpec("target", "str", "the targets file (none: features only)", None),
-                *_SPLIT,
+                *SPLIT,
             ),
-            _files,
+            fields=_files,
             files=("path", "target"),
+            impl="netspec.data.loading:from_npy",
         ),
     )
 }
@@ -316,11 +368,13 @@ OPTIMIZERS: dict[str, Entry] = {
                 ParamSpec("nesterov", "bool", "use Nesterov momentum (needs momentum > 0)", False),
                 _WD,
             ),
+            impl="netspec.training.optim:sgd",
         ),
         Entry(
             "adam",
             "Adam: steps scaled by running averages of the gradient and its square",
             (_lr(1e-3), *_BETAS, _EPS, _WD),
+            impl="netspec.training.optim:adam",
         ),
         Entry(
             "adamw",
@@ -333,6 +387,7 @@ OPTIMIZERS: dict[str, Entry] = {
                     "weight_decay", "float", "decoupled weight decay", 0.01, check=non_negative
                 ),
             ),
+            impl="netspec.training.optim:adamw",
         ),
         Entry(
             "rmsprop",
@@ -350,6 +405,7 @@ OPTIMIZERS: dict[str, Entry] = {
                 _EPS,
                 _WD,
             ),
+            impl="netspec.training.optim:rmsprop",
         ),
     )
 }
@@ -359,7 +415,7 @@ OPTIMIZERS: dict[str, Entry] = {
 SCHEDULES: dict[str, Entry] = {
     e.name: e
     for e in (
-        Entry("constant", "keep the optimizer's learning rate"),
+        Entry("constant", "keep the optimizer's learning rate", impl="netspec.training.optim:Rate"),
         Entry(
             "step",
             "multiply the learning rate by `gamma` every `every` epochs (or steps)",
@@ -367,6 +423,7 @@ SCHEDULES: dict[str, Entry] = {
                 ParamSpec("every", "int", "epochs (or steps) between decays", check=positive),
                 ParamSpec("gamma", "float", "decay factor", 0.1, check=positive),
             ),
+            impl="netspec.training.optim:StepDecay",
         ),
         Entry(
             "cosine",
@@ -377,11 +434,13 @@ SCHEDULES: dict[str, Entry] = {
                 ),
                 ParamSpec("min_lr", "float", "the final learning rate", 0.0, check=non_negative),
             ),
+            impl="netspec.training.optim:Cosine",
         ),
         Entry(
             "warmup",
             "raise the learning rate linearly from 0 over `steps` optimizer steps",
             (ParamSpec("steps", "int", "optimizer steps of warmup", check=positive),),
+            impl="netspec.training.optim:Warmup",
         ),
         Entry(
             "plateau",
@@ -403,6 +462,7 @@ SCHEDULES: dict[str, Entry] = {
                     check=non_negative,
                 ),
             ),
+            impl="netspec.training.optim:Plateau",
         ),
     )
 }
@@ -433,24 +493,67 @@ METHODS: dict[str, Entry] = {
             "cd",
             "contrastive divergence: k Gibbs steps from the data",
             _CD_PARAMS,
+            impl="netspec.training.pretrain.rules:RBMRule",
         ),
         Entry(
             "pcd",
             "persistent contrastive divergence: k Gibbs steps from persistent chains",
             _CD_PARAMS,
+            impl="netspec.training.pretrain.rules:RBMRule",
         ),
         Entry(
             "reconstruction",
             "minimise the error of rebuilding the (clean) input from the code",
             (ParamSpec("loss", "choice", "reconstruction error", "mse", ("mse", "bce")),),
+            impl="netspec.training.pretrain.rules:AutoencoderRule",
         ),
         Entry(
             "dictionary",
             "alternate sparse inference with the unit's solver and a dictionary "
             "step, keeping atoms at unit norm",
+            impl="netspec.training.pretrain.rules:DictionaryRule",
         ),
     )
 }
+
+
+_E = TypeVar("_E", bound=Entry)
+
+
+def register(setting: str, entry: Entry, *, replace: bool = False) -> Entry:
+    """Add a catalogue entry at run time, as `netspec.units.register` adds a unit kind:
+    `setting` names the catalogue by the train setting that calls its entries (`data`,
+    `optimizer`, `schedule` or `method`); names are unique unless `replace`.
+
+    >>> entry = Entry("frozen_lr", "keep the rate", impl="netspec.training.optim:Rate")
+    >>> register("schedule", entry).name in SCHEDULES
+    True
+    >>> del SCHEDULES["frozen_lr"]
+    """
+    if ":" not in entry.impl:
+        raise ValueError(f'`{entry.name}` needs `impl`, its "package.module:function"')
+    if setting == "data":
+        return _add(SOURCES, _source(entry), replace)
+    tables = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "method": METHODS}
+    if setting not in tables:
+        raise ValueError(f"no catalogue for `{setting}`: data, {', '.join(tables)}")
+    return _add(tables[setting], entry, replace)
+
+
+def _source(entry: Entry) -> Source:
+    if not isinstance(entry, Source):
+        raise TypeError(f"data source `{entry.name}` must be a `Source`, with its fields")
+    missing = [p.name for p in SPLIT if p.name not in {q.name for q in entry.params}]
+    if missing:
+        raise ValueError(f"data source `{entry.name}` lacks the split's {missing}: add *SPLIT")
+    return entry
+
+
+def _add(table: dict[str, _E], entry: _E, replace: bool) -> _E:
+    if entry.name in table and not replace:
+        raise ValueError(f"`{entry.name}` is already in the catalogue")
+    table[entry.name] = entry
+    return entry
 
 
 def method_kinds(method: str) -> tuple[str, ...]:

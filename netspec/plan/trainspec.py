@@ -260,75 +260,7 @@ class _SectionChecker(Checker):
     def _bind(self, entry: Entry, args: Sequence[ast.Arg], span: Span) -> dict[str, Any] | None:
         positional = [a for a in args if a.name is None]
         keyword = [a for a in args if a.name is not None]
-        if not any(p.type == "str" for p in entry.params):
-            return bind(entry.name, entry.params, positional, keyword, self.env, self.diags, span)
-        return self._bind_strings(entry, positional, keyword, span)
-
-    def _bind_strings(
-        self, entry: Entry, positional: list[ast.Arg], keyword: list[ast.Arg], span: Span
-    ) -> dict[str, Any] | None:
-        """`bind` knows no `str` type: bind the string parameters (they come first) here."""
-        names = [p.name for p in entry.params]
-        strings = [p for p in entry.params if p.type == "str"]
-        if len(positional) > len(names):
-            listed = ", ".join(f"`{n}`" for n in names)
-            message = f"`{entry.name}` takes {len(names)} parameters ({listed}), but got more"
-            self._error("E405", message, positional[len(names)].span, "one argument too many")
-            return None
-        given = {p.name: a for p, a in zip(strings, positional, strict=False)}
-        rest, ok = self._string_keywords(entry, keyword, given)
-        others = tuple(p for p in entry.params if p.type != "str")
-        unnamed = positional[len(strings) :]
-        bound = bind(entry.name, others, unnamed, rest, self.env, self.diags, span)
-        texts = {p.name: self._string(entry, p, given.get(p.name), span) for p in strings}
-        if bound is None or not ok or FAILED in texts.values():
-            return None
-        return {n: texts[n] if n in texts else bound[n] for n in names}
-
-    def _string_keywords(
-        self, entry: Entry, keyword: list[ast.Arg], given: dict[str, ast.Arg]
-    ) -> tuple[list[ast.Arg], bool]:
-        """Add the string keywords to `given`; the others, for `bind`, and whether all were ok."""
-        names = [p.name for p in entry.params]
-        strings = {p.name for p in entry.params if p.type == "str"}
-        rest, ok = [], True
-        for arg in keyword:
-            key = arg.name.text if arg.name else ""
-            if key not in names:
-                hint = did_you_mean(key, names) or known("its parameters", names)
-                message = f"`{entry.name}` has no parameter `{key}`"
-                self._error("E401", message, arg.span, "unknown parameter", help=hint)
-                ok = False
-            elif key in given:
-                first = [(given[key].span, "first given here")]
-                message = f"parameter `{key}` of `{entry.name}` is given twice"
-                self._error("E406", message, arg.span, "given again here", secondary=first)
-                ok = False
-            elif key in strings:
-                given[key] = arg
-            else:
-                rest.append(arg)
-        return rest, ok
-
-    def _string(self, entry: Entry, spec: ParamSpec, arg: ast.Arg | None, span: Span) -> Any:
-        if arg is None:
-            if spec.required:
-                message = f"`{entry.name}` needs `{spec.name}` ({spec.doc})"
-                label, hint = f"`{spec.name}` is missing", f'add `{spec.name}="..."`'
-                self._error("E402", message, span, label, help=hint)
-                return FAILED
-            return spec.default
-        raw = evaluate(arg.value, self.env, self.diags)
-        if isinstance(raw, str) and not isinstance(raw, Symbol):
-            return raw
-        if raw == "none" and spec.default is None:
-            return None
-        if raw is not None:
-            message = f"`{spec.name}` (={describe(raw)}) of `{entry.name}` expects a string"
-            quoted = f'write it in double quotes: `{spec.name}="{raw}"`'
-            fix = quoted if isinstance(raw, Symbol) else None
-            self._error("E403", message, arg.value.span, "expects a string", help=fix)
-        return FAILED
+        return bind(entry.name, entry.params, positional, keyword, self.env, self.diags, span)
 
     # --- data -------------------------------------------------------------------------------
     def _data(

@@ -4,19 +4,22 @@ pretraining methods) and one entry. All read from the registries, so they cannot
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from netspec.plan import catalog
 from netspec.units import REGISTRY
 from netspec.units.base import ParamSpec
 
-# The train catalogues in the order a train section is written: title, one entry's kind, entries.
-CATALOGUES: tuple[tuple[str, str, dict[str, catalog.Entry]], ...] = (
-    ("data sources (data = ...)", "data source", dict(catalog.SOURCES)),
-    ("optimizers (optimizer = ...)", "optimizer", dict(catalog.OPTIMIZERS)),
-    ("learning-rate schedules (schedule = ...)", "learning-rate schedule", dict(catalog.SCHEDULES)),
+# The train catalogues in the order a train section is written: title, one entry's kind, entries
+# (the catalogues themselves, so entries registered at run time are listed too).
+CATALOGUES: tuple[tuple[str, str, Mapping[str, catalog.Entry]], ...] = (
+    ("data sources (data = ...)", "data source", catalog.SOURCES),
+    ("optimizers (optimizer = ...)", "optimizer", catalog.OPTIMIZERS),
+    ("learning-rate schedules (schedule = ...)", "learning-rate schedule", catalog.SCHEDULES),
     (
         "pretraining methods (method = ..., in a stage with greedy = [...])",
         "pretraining method",
-        dict(catalog.METHODS),
+        catalog.METHODS,
     ),
 )
 
