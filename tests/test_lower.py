@@ -1,8 +1,8 @@
 """Lowering to torch.fx: every kind's registry example runs and gives its inferred shapes; a shape
 oracle (hypothesis) checks that check's inferred types equal what torch computes, on "meta"
-tensors, for random parameters of every kind, and that the registry's parameter counts equal the
-lowered modules'; the fx graphs are well formed, named after the spec and commented with its
-lines; losses read logits; weighted losses add up.
+tensors, for the calls each kind's `samples` rule draws, and that the registry's parameter
+counts equal the lowered modules'; the fx graphs are well formed, named after the spec and
+commented with its lines; losses read logits; weighted losses add up.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import builtins
 import copy
 import keyword
 import pickle
-from collections.abc import Callable, Mapping
-from math import prod
+import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from torch import fx, nn
 
@@ -174,182 +174,15 @@ def test_registry_example_runs_with_its_inferred_shapes(kind: UnitKind) -> None:
 
 
 # --- the shape oracle --------------------------------------------------------------------------
-Draw = Callable[[st.SearchStrategy[Any]], Any]
-
-
-def _decl(dims: tuple[int | str, ...], dtype: str = "real", classes: int = 0) -> str:
-    shape = "[" + ", ".join(map(str, dims)) + "]"
-    if dtype == "class":
-        return f"class({classes})" + (shape if dims else "")
-    if dtype == "binary":
-        return "binary" + (shape if dims else "")
-    return shape if dims else "real"
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, float):
-        return repr(round(v, 3))
-    return str(v)
-
-
-def _dims(draw: Draw, rank: int, seq: bool | None = None, low: int = 1) -> tuple[int | str, ...]:
-    """Sizes of one sample; the first may be the symbolic T."""
-    dims: list[int | str] = [draw(st.integers(low, 5)) for _ in range(rank)]
-    if rank and (seq if seq is not None else draw(st.booleans())):
-        dims[0] = "T"
-    return tuple(dims)
-
-
-def _ints(draw: Draw, axes: int, lo: int, hi: int) -> int | tuple[int, ...]:
-    if draw(st.booleans()):
-        return int(draw(st.integers(lo, hi)))
-    return tuple(draw(st.integers(lo, hi)) for _ in range(axes))
-
-
-def _params(draw: Draw, kind: UnitKind, axes: int = 1) -> dict[str, Any]:
-    """Values for some of the kind's parameters (every required one), within their checks."""
-    ranges = {
-        "n": (1, 6),
-        "out": (1, 4),
-        "k": (1, 4),
-        "stride": (1, 3),
-        "pad": (0, 2),
-        "dilation": (1, 2),
-        "layers": (1, 3),
-        "steps": (1, 3),
-    }
-    floats = {"p": (0.0, 0.9), "dropout": (0.0, 0.9), "weight": (0.0, 2.0), "noise": (0.0, 1.0)}
-    floats |= {"smoothing": (0.0, 0.5), "target": (0.01, 0.5), "slope": (0.0, 1.0)}
-    out: dict[str, Any] = {}
-    for p in kind.signature.params:
-        if not p.required and not draw(st.booleans()):
-            continue
-        value: Any
-        if p.type == "int":
-            lo, hi = ranges.get(p.name, (1, 4))
-            value = draw(st.integers(lo, hi))
-        elif p.type == "ints":
-            lo, hi = ranges.get(p.name, (1, 3))
-            value = _ints(draw, axes, lo, hi)
-        elif p.type == "float":
-            lo_f, hi_f = floats.get(p.name, (0.0, 1.0))
-            value = draw(st.floats(lo_f, hi_f, allow_nan=False))
-        elif p.type == "bool":
-            value = draw(st.booleans())
-        elif p.type == "choice":
-            value = draw(st.sampled_from(p.choices))
-        else:
-            continue  # shapes: the kind's case draws them
-        if p.check is None or p.check(value) is None:
-            out[p.name] = value
-    return out
-
-
-def _call(kind: str, args: list[str], params: Mapping[str, Any]) -> str:
-    return f"{kind}(" + ", ".join([*args, *(f"{k}={_value(v)}" for k, v in params.items())]) + ")"
-
-
-@st.composite
-def _case(draw: Draw, kind: UnitKind) -> tuple[str, dict[str, int]]:
-    """A network body using `kind` once on inputs it should accept, and sizes for its symbols."""
-    name, family = kind.name, kind.family
-    inputs: list[tuple[int | str, ...]] = []
-    dtypes: list[tuple[str, int]] = []
-    params = _params(draw, kind)
-    body: list[str] = []
-    if family == "regression":
-        inputs = [_dims(draw, 2, seq=True) if draw(st.booleans()) else (draw(st.integers(1, 6)),)]
-    elif name in ("flatten", "dropout") or family == "activations":
-        inputs = [_dims(draw, draw(st.integers(0, 3)))]
-        if name == "flatten":
-            dtype = draw(st.sampled_from(["real", "class", "binary"]))
-            dtypes = [(dtype, 7)]
-    elif name == "reshape":
-        dims = _dims(draw, draw(st.integers(1, 3)), seq=False)
-        total = prod(int(d) for d in dims)
-        divisors = [d for d in range(1, total + 1) if total % d == 0]
-        lead = draw(st.lists(st.sampled_from(divisors), max_size=2))
-        if total % prod(lead):
-            lead = []
-        shape = [*lead, total // prod(lead)]
-        if draw(st.booleans()):
-            shape[draw(st.integers(0, len(shape) - 1))] = -1
-        inputs, params = [dims], {"shape": tuple(shape)}
-    elif name == "last":
-        inputs = [_dims(draw, draw(st.integers(2, 3)))]
-        dtypes = [(draw(st.sampled_from(["real", "class"])), 5)]
-    elif name == "batchnorm":
-        inputs = [_dims(draw, draw(st.integers(0, 5)), seq=False)]
-    elif name == "layernorm":
-        inputs = [_dims(draw, draw(st.integers(0, 3)))]
-    elif family in ("energy-based", "autoencoders", "sparse coding"):
-        inputs = [(draw(st.integers(1, 8)),)]
-    elif family == "convolutional":
-        axes = 1 if name == "conv1d" else 2 if name == "conv2d" else draw(st.sampled_from([1, 2]))
-        params = _params(draw, kind, axes)
-        sizes = [draw(st.integers(3, 9)) for _ in range(axes)]
-        length: int | str = "T" if axes == 1 and draw(st.booleans()) else sizes[0]
-        inputs = [(draw(st.integers(1, 4)), length, *sizes[1:])]
-        if name in ("maxpool", "avgpool") and "pad" in params:  # torch's limit: see below
-            k = params["k"] if isinstance(params["k"], tuple) else (params["k"],) * axes
-            pad = params["pad"] if isinstance(params["pad"], tuple) else (params["pad"],) * axes
-            params["pad"] = tuple(min(p, w // 2) for p, w in zip(pad, k, strict=False))
-    elif family == "recurrent" and name != "embed":
-        inputs = [(draw(st.sampled_from(["T", 1, 2, 4])), draw(st.integers(1, 5)))]
-    elif name == "embed":
-        inputs = [_dims(draw, draw(st.integers(0, 2)), seq=True)]
-        dtypes = [("class", draw(st.integers(2, 20)))]
-    elif name == "concat":
-        rank = draw(st.integers(1, 3))
-        base = list(_dims(draw, rank))
-        axis = draw(st.integers(-rank, rank - 1)) if draw(st.booleans()) else None
-        joined = (axis % rank) if axis is not None else (rank - 1 if base[0] == "T" else 0)
-        for _ in range(draw(st.integers(2, 3))):
-            dims = list(base)
-            sequence = joined == 0 and axis is not None  # else T would move the default axis
-            dims[joined] = draw(st.sampled_from(["T", 1, 2, 3] if sequence else [1, 2, 3, 4]))
-            inputs.append(tuple(dims))
-        params = {} if axis is None else {"axis": axis}
-    elif name in ("add", "mul"):
-        dims = _dims(draw, draw(st.integers(0, 3)))
-        inputs = [dims] * draw(st.integers(2, 4))
-    elif kind.role == "loss":
-        seq = draw(st.booleans())
-        k = draw(st.integers(2 if name == "cross_entropy" else 1, 5))
-        pred: tuple[int | str, ...] = ("T", k) if seq else (k,)
-        head = ""
-        if name == "cross_entropy":
-            soft = draw(st.booleans())
-            target = _decl(pred) if soft else _decl(pred[:-1], "class", k)
-            head = draw(st.sampled_from(["", f" -> softmax({k})", f" -> dense({k}, act=relu)"]))
-        else:
-            dtype = "binary" if name == "bce" and draw(st.booleans()) else "real"
-            scalar = not seq and k == 1 and draw(st.booleans())
-            target = _decl(() if scalar else pred, dtype)
-            if name == "bce":
-                head = draw(st.sampled_from(["", f" -> logistic({k})", f" -> softmax({k})"]))
-        body = [f"input p: {_decl(pred)}", f"input t: {target}"]
-        body.append(f"loss {_call(name, [f'p{head}', 't'], params)}")
-        return "\n".join(body), {"T": draw(st.integers(2, 9))}
-    else:
-        raise AssertionError(f"the oracle draws no inputs for `{name}`: add a case")
-    names = [f"x{i}" for i in range(len(inputs))]
-    for i, dims in enumerate(inputs):
-        dtype, classes = dtypes[i] if i < len(dtypes) else ("real", 0)
-        body.append(f"input {names[i]}: {_decl(dims, dtype, classes)}")
-    body.append(f"y = {_call(name, names, params)}")
-    return "\n".join(body), {"T": draw(st.integers(9, 16))}
-
-
+# Each kind's `samples` rule (units/<family>.py) draws calls on inputs it should accept; the random
+# source is hypothesis's, so failures are reproducible and shrink.
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
 @ORACLE
-@given(data=st.data())
-def test_inferred_types_and_counts_are_torchs(kind: UnitKind, data: st.DataObject) -> None:
-    body, sizes = data.draw(_case(kind), label="network")
+@given(rng=st.randoms(use_true_random=False))
+def test_inferred_types_and_counts_are_torchs(kind: UnitKind, rng: random.Random) -> None:
+    sample = kind.sample(rng)
+    body = sample.body(kind)
+    note(body)
     try:
         compiled = _compile(body)
     except NetspecError:
@@ -358,7 +191,7 @@ def test_inferred_types_and_counts_are_torchs(kind: UnitKind, data: st.DataObjec
     with torch.device("meta"):
         lowered = lower(graph, compiled.sources)
         _check_counts(graph, lowered)
-        _check_types(graph, lowered, _inputs(graph, sizes, "meta"), sizes)
+        _check_types(graph, lowered, _inputs(graph, sample.sizes, "meta"), sample.sizes)
 
 
 @pytest.mark.parametrize(
@@ -583,3 +416,15 @@ def test_wide_pool_pads_as_torchs_pooling_does(op: str) -> None:
     beyond = WidePool(op, (2,), (2,), (2,))(torch.ones(1, 1, 4))  # [pad pad 1 1 1 1 pad pad]
     want = [float("-inf"), 1.0, 1.0, float("-inf")] if op == "max" else [0.0, 1.0, 1.0, 0.0]
     assert beyond.flatten().tolist() == want
+
+
+def test_lowering_records_which_units_end_in_a_link() -> None:
+    compiled = compile(
+        "network links {\n  input x: [4]\n  p = x -> logistic\n  s = x -> softmax(3)\n"
+        "  g = x -> linear(2) -> sigmoid\n  d = x -> dense(3, act=sigmoid)\n"
+        "  r = x -> dense(3, act=relu)\n  score_logits = x -> linear(1)\n"
+        "  output p, s, g, d, r, score_logits\n}"
+    )
+    low = lower(compiled.network())
+    # Named after the spec, never read by name: `score_logits` is a plain linear map.
+    assert low.links == {"p": "sigmoid", "s": "softmax", "g": "sigmoid", "d": "sigmoid"}
