@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import torch
 from safetensors.torch import save_file
+from torch import nn
 
 from netspec.api import compile, compile_file
 from netspec.backend.export import (
@@ -26,6 +27,8 @@ from netspec.backend.export import (
     run_export,
 )
 from netspec.backend.lower import Lowered, lower
+from netspec.backend.nn.base import LowerContext, Lowering
+from netspec.units import REGISTRY, Signature, UnitKind
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.net"))
@@ -189,6 +192,113 @@ def test_read_safetensors_reads_what_safetensors_writes(tmp_path: Path) -> None:
     assert read.keys() == tensors.keys()
     for name, tensor in tensors.items():
         assert read[name].dtype == tensor.dtype and torch.equal(read[name], tensor), name
+
+
+# --- the leaf-module contract ------------------------------------------------------------------
+class Scale(nn.Module):
+    """A plugin's leaf module that meets the contract: `extra_repr` gives what rebuilds it."""
+
+    def __init__(self, features: int, factor: float = 1.0) -> None:
+        super().__init__()
+        self.factor = factor
+        self.scale = nn.Parameter(torch.linspace(0.5, 1.5, features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.factor * self.scale * x
+
+    def extra_repr(self) -> str:
+        return f"features={self.scale.shape[0]}, factor={self.factor!r}"
+
+
+class Unreported(Scale):
+    """Forgets `extra_repr`: nn.Module's own gives no arguments."""
+
+    def extra_repr(self) -> str:
+        return nn.Module.extra_repr(self)
+
+
+class Misnamed(Scale):
+    def extra_repr(self) -> str:
+        return f"size={self.scale.shape[0]}"
+
+
+class Unsized(Scale):
+    """Gives an argument, but not the one that sizes its parameter."""
+
+    def __init__(self, features: int = 1, factor: float = 1.0) -> None:
+        super().__init__(features, factor)
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor!r}"
+
+
+class Prose(Scale):
+    def extra_repr(self) -> str:
+        return f"{self.scale.shape[0]} features"
+
+
+START = 0.5  # a global of this file: export copies a leaf module's class, not its file
+
+
+class Global(Scale):
+    def __init__(self, features: int, factor: float = 1.0) -> None:
+        super().__init__(features, factor)
+        self.start = START
+
+
+PLUGIN_MODULE: type[nn.Module] = Scale  # what the plugin kind builds; each test sets its own
+
+
+def plugin_lowering(ctx: LowerContext) -> Lowering:
+    return Lowering(module=PLUGIN_MODULE(ctx.features, 2.0))
+
+
+def _plugin_network(module: type[nn.Module], monkeypatch: pytest.MonkeyPatch) -> Lowered:
+    monkeypatch.setattr(sys.modules[__name__], "PLUGIN_MODULE", module)
+    kind = UnitKind(
+        name="test_leaf",
+        family="plugins",
+        doc="Multiply by a learned scale per feature.",
+        signature=Signature(),
+        shape=lambda ins, p: ins[0],
+        equation=lambda c: f"{c.name} = s * {c.inputs[0]}",
+        example="input x: [3]\ny = x -> test_leaf",
+        lower=f"{__name__}:plugin_lowering",
+    )
+    monkeypatch.setitem(REGISTRY, kind.name, kind)
+    compiled = compile("network plug {\n  input x: [3]\n  y = x -> test_leaf\n  output y\n}")
+    return lower(compiled.network(), compiled.sources)
+
+
+def test_a_plugin_module_that_meets_the_contract_is_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    low = _plugin_network(Scale, monkeypatch)
+    path = export_python(low, tmp_path / "plug.py", weights=low.root)
+    assert "self.y = Scale(features=3, factor=2.0)" in path.read_text()
+    x = torch.rand(4, 3)
+    torch.testing.assert_close(_import(path).load()(x), low.model(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("module", "message"),
+    [
+        (Unreported, r"`y`: it would be rebuilt as `Unreported\(\)` .* needs `features`;"),
+        (Misnamed, r"as `Misnamed\(size=3\)` .* needs `features` and takes no `size`;"),
+        (Unsized, r"`y` \(Unsized\), built from its `extra_repr\(\)`, gives `y.scale` the sha"),
+        (Prose, r"`y`: `Prose.extra_repr\(\)` gives `3 features`, which is not Python call"),
+        (Global, r"NameError: name 'START' is not defined \(line \d+: `self.start = START`\)"),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else "",
+)
+def test_a_plugin_module_that_breaks_the_contract_is_named_with_what_it_lacks(
+    module: type[nn.Module], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    low = _plugin_network(module, monkeypatch)
+    with pytest.raises(ValueError, match=message) as caught:
+        export_python(low, tmp_path / "plug.py")
+    assert "What a leaf module must offer" in str(caught.value)
+    assert not (tmp_path / "plug.py").exists()
 
 
 # --- ONNX --------------------------------------------------------------------------------------

@@ -109,6 +109,39 @@ def test_resuming_inside_a_pretraining_stage_gives_the_same_weights(
         assert torch.equal(a[key], b[key]), key
 
 
+# Each kind's rule with an optimizer of its own (Adam: moments and step counts to restore).
+ADAM_STACK = """
+network feats {
+    input bits: [16]
+    input kind: class(2)
+    h = rbm(bits, 12)
+    a = autoencoder(h, 8, noise=0.2)
+    z = sparse_code(a, 6, l1=0.05, steps=5)
+    y = softmax(z, 2)
+    loss cross_entropy(y, kind)
+}
+train feats {
+    data = bars(n=200, size=4, test=0.2, seed=3)
+    batch = 10
+    stage pre { greedy = [h, a, z]  optimizer = adam(lr=0.01)  epochs = 3 }
+}
+"""
+
+
+@pytest.mark.parametrize("stop", [20, 60, 110])  # inside h's epochs, a's, z's (16 steps each)
+def test_resuming_rules_that_step_an_optimizer_gives_the_same_weights(
+    stop: int, tmp_path: Path
+) -> None:
+    whole = _run(ADAM_STACK, tmp_path / "whole")
+    stopped = _run(ADAM_STACK, tmp_path / "part", max_steps=stop)
+    assert stopped.status == "stopped"
+    resumed = _run(ADAM_STACK, tmp_path / "other", resume=stopped.run_dir)
+    a, b = whole.lowered.root.state_dict(), resumed.lowered.root.state_dict()
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
 def test_negative_statistics_are_averaged_over_the_chains_not_the_batch() -> None:
     torch.manual_seed(0)
     rbm = RBM(6, 4)

@@ -16,7 +16,9 @@ import torch
 from safetensors import safe_open
 
 import netspec
+from netspec.backend.lower import lower
 from netspec.training import runs
+from netspec.training.metrics import batch_metrics, head_specs, probe
 from netspec.training.run import TrainError, TrainOptions, TrainResult, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +141,41 @@ def test_checkpoints_are_safetensors_without_pickle(tmp_path: Path) -> None:
     assert last.meta["rows"] == 2 and "numpy" in last.meta["rng"]
 
 
+# A unit named like lowering's logits nodes: the threshold must follow its link, not its name.
+SCORE = """
+network score {
+    input x: [2]
+    input label: binary
+    score_logits = x -> HEAD
+    loss bce(score_logits, label)
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("head", "threshold"),
+    [("logistic", 0.5), ("linear(1) -> sigmoid", 0.5), ("linear(1)", 0.0)],
+)
+def test_binary_accuracy_thresholds_a_unit_by_its_link_not_its_name(
+    head: str, threshold: float
+) -> None:
+    compiled = netspec.compile(SCORE.replace("HEAD", head))
+    graph = compiled.network()
+    lowered = lower(graph)
+    assert lowered.links == ({"score_logits": "sigmoid"} if threshold else {})
+    heads = head_specs(lowered, graph)
+    assert [h.threshold for h in heads] == [threshold]
+    (unit,) = lowered.root.children()  # the linear map, whatever the link after it
+    with torch.no_grad():
+        unit.weight.copy_(torch.tensor([[1.0, 0.0]]))  # logits: the first feature
+        unit.bias.zero_()
+    # Logits between 0 and 0.5 are yeses: a threshold of 0.5 on them would miss both.
+    x = torch.tensor([[-1.0, 0.0], [0.3, 0.0], [0.4, 0.0], [2.0, 0.0]])
+    label = torch.tensor([0.0, 1.0, 1.0, 1.0])
+    metrics = batch_metrics(heads, probe(lowered, graph)(x, label))
+    assert float(metrics["bce/acc"]) == 1.0
+
+
 def test_a_failed_write_leaves_no_partial_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -160,6 +197,26 @@ def test_a_failed_write_leaves_no_partial_file(
     assert torch.equal(runs.load_checkpoint(path).tensors["w"], torch.ones(3))
     runs.save_checkpoint(path, {"w": torch.zeros(3)}, {"n": 2})
     assert runs.load_checkpoint(path).meta == {"n": 2}
+
+
+def test_a_stage_checkpoints_its_state_as_named_fields(tmp_path: Path) -> None:
+    stopped = run(STAGED, tmp_path, max_steps=5)  # inside the first epoch: 6 batches of 16
+    ckpt = runs.load_checkpoint(stopped.checkpoint)
+    state = ckpt.stage_state()
+    assert (state["epoch"], state["pos"], state["step"]) == (0, 5, 5)
+    assert state["early"] == {
+        "best": None,
+        "best_epoch": 0,
+        "bad": 0,
+        "stopped": False,
+        "best_weights": None,
+    }
+    in_epoch = state["in_epoch"]
+    assert in_epoch["count"] == 5 * 16 and sorted(in_epoch["perm"].tolist()) == list(range(90))
+    # The optimizer's own state, by parameter index: SGD's momentum buffers, each in the file.
+    buffers = [entries["momentum_buffer"] for entries in state["optimizer"]["state"].values()]
+    assert [tuple(b.shape) for b in buffers] == [(16, 2), (16,), (3, 16), (3,)]
+    assert ckpt.tensors["state/optimizer/state/0/momentum_buffer"] is buffers[0]
 
 
 @pytest.mark.parametrize("stop", [5, 12, 27])  # inside stage one; at its end; inside stage two
@@ -305,7 +362,7 @@ def netspec_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_cli_train_then_eval_a_zoo_spec(tmp_path: Path) -> None:
     spec = str(ROOT / "specs" / "cnn.net")
-    trained = netspec_cli("train", spec, "--steps", "20", "--runs", str(tmp_path), cwd=tmp_path)
+    trained = netspec_cli("train", spec, "--smoke", "--runs", str(tmp_path), cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert "stage main  epoch 1/1" in trained.stdout and "accuracy" in trained.stdout
     (folder,) = tmp_path.iterdir()

@@ -11,12 +11,14 @@ what `netspec export FILE --format python|onnx -o OUT [--checkpoint PATH]` does.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import inspect
 import logging
 import re
 import textwrap
+import traceback
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -111,7 +113,7 @@ def python_source(lowered: Lowered, weights_name: str = "weights.safetensors") -
     )
     out += ["", "    def __init__(self) -> None:", "        super().__init__()"]
     for name, module in children.items():
-        out.append(f"        self.{name} = {_constructor(module)}")
+        out.append(f"        self.{name} = {_constructor(name, module)}")
     out += ["", textwrap.indent(model, "    "), ""]
     out += [textwrap.indent(objective, "    "), ""]
     out += ["", _LOADER.replace("NETWORK", cls).replace("WEIGHTS", weights_name)]
@@ -222,33 +224,139 @@ def _from_torch(cls: type) -> bool:
     return cls.__module__ == "torch" or cls.__module__.startswith("torch.")
 
 
+# --- the leaf-module contract: what export needs of a unit's module ---------------------------
+CONTRACT = "see `What a leaf module must offer` in CONTRIBUTING.md"
+
+
 def _source(obj: type | Callable[..., Any]) -> str:
-    return textwrap.dedent(inspect.getsource(obj)).rstrip()
+    """The source of a copied class or function; ValueError when Python cannot find it."""
+    try:
+        text = inspect.getsource(obj)
+    except (OSError, TypeError) as exc:
+        raise ValueError(
+            f"cannot export `{obj.__qualname__}`: its source cannot be read ({exc}); export "
+            f"copies it from its .py file; {CONTRACT}"
+        ) from None
+    return textwrap.dedent(text).rstrip()
 
 
-def _constructor(module: nn.Module) -> str:
+def _constructor(name: str, module: nn.Module) -> str:
     """Python that builds an equal module: torch's layers and netspec's leaf modules print their
-    constructor's arguments in `extra_repr`."""
+    constructor's arguments in `extra_repr`. ValueError naming the module, its class and the
+    argument when they do not fit the constructor."""
     cls = type(module)
     if not _from_torch(cls):
-        name = cls.__name__
+        call = cls.__name__
     elif getattr(nn, cls.__name__, None) is cls:
-        name = f"nn.{cls.__name__}"
+        call = f"nn.{cls.__name__}"
     else:
-        name = f"{cls.__module__}.{cls.__qualname__}"
-    return f"{name}({module.extra_repr()})"
+        call = f"{cls.__module__}.{cls.__qualname__}"
+    return f"{call}({_arguments(name, module)})"
+
+
+def _arguments(name: str, module: nn.Module) -> str:
+    """`module.extra_repr()`, checked to be call arguments that its constructor takes."""
+    cls = type(module).__name__
+    try:
+        text = module.extra_repr()
+    except Exception as exc:
+        raise ValueError(
+            f"cannot export `{name}`: `{cls}.extra_repr()` fails ({type(exc).__name__}: {exc}); "
+            f"it must give the constructor's arguments; {CONTRACT}"
+        ) from None
+    try:
+        call = ast.parse(f"_({text})", mode="eval").body
+    except SyntaxError:
+        raise ValueError(
+            f"cannot export `{name}`: `{cls}.extra_repr()` gives `{text}`, which is not Python "
+            f"call arguments; it must give the constructor's, as `features=3`; {CONTRACT}"
+        ) from None
+    assert isinstance(call, ast.Call)
+    try:
+        signature = inspect.signature(type(module))
+    except (TypeError, ValueError):
+        return text  # a constructor Python cannot describe: the build in `_check_rebuilds` tells
+    keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
+    try:
+        signature.bind(*call.args, **keywords)
+    except TypeError as exc:
+        raise ValueError(
+            f"cannot export `{name}`: it would be rebuilt as `{cls}({text})` from its "
+            f"`extra_repr()`, but the constructor `{cls}{_plain(signature)}` "
+            f"{_misfit(signature, len(call.args), set(keywords)) or exc}; `extra_repr()` must give "
+            f"the arguments the constructor needs; {CONTRACT}"
+        ) from None
+    return text
+
+
+def _plain(signature: inspect.Signature) -> inspect.Signature:
+    """The signature without annotations, as a call reads: `(features, factor=1.0)`."""
+    empty = inspect.Parameter.empty
+    params = [p.replace(annotation=empty) for p in signature.parameters.values()]
+    return signature.replace(parameters=params, return_annotation=empty)
+
+
+def _misfit(signature: inspect.Signature, positional: int, keywords: set[str]) -> str:
+    """`needs `a`, `b`` and/or `takes no `c``: what a call lacks or has too many of."""
+    params = list(signature.parameters.values())
+    kinds = {p.kind for p in params}
+    named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    given = {p.name for p in named[:positional]} | keywords
+    missing = [p.name for p in named if p.default is p.empty and p.name not in given]
+    unknown = (
+        [] if inspect.Parameter.VAR_KEYWORD in kinds else sorted(keywords - {*signature.parameters})
+    )
+    parts = []
+    if missing:
+        parts.append("needs " + ", ".join(f"`{m}`" for m in missing))
+    if unknown:
+        parts.append("takes no " + ", ".join(f"`{u}`" for u in unknown))
+    return " and ".join(parts)
 
 
 def _check_rebuilds(source: str, lowered: Lowered, file: str) -> None:
     """Run the file's class definition and compare its state with the root's."""
     namespace: dict[str, Any] = {"__name__": "netspec_export_check", "__file__": file}
-    exec(compile(source, file, "exec"), namespace)
-    built: nn.Module = namespace[network_class(lowered)]()
-    want = {k: tuple(v.shape) for k, v in lowered.root.state_dict().items()}
-    got = {k: tuple(v.shape) for k, v in built.state_dict().items()}
+    try:
+        exec(compile(source, file, "exec"), namespace)
+        built: nn.Module = namespace[network_class(lowered)]()
+    except Exception as exc:
+        raise ValueError(
+            f"the exported file does not build the network: {type(exc).__name__}: {exc}"
+            f"{_where(exc, file, source)}; a leaf module's class is copied without the rest of "
+            f"its file, so it may use only torch, nn, F and the other copied classes; {CONTRACT}"
+        ) from None
+    want = {k: list(v.shape) for k, v in lowered.root.state_dict().items()}
+    got = {k: list(v.shape) for k, v in built.state_dict().items()}
     if want != got:
-        diff = sorted(set(want.items()) ^ set(got.items()))
-        raise ValueError(f"the exported class does not rebuild the network's modules: {diff}")
+        raise ValueError(_mismatch(want, got, lowered.root))
+
+
+def _where(exc: BaseException, file: str, source: str) -> str:
+    """` (line N: code)` of the exported file's innermost line in a traceback, if any."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
+    if not frames or frames[-1].lineno is None:
+        return ""
+    line = source.splitlines()[frames[-1].lineno - 1].strip()
+    return f" (line {frames[-1].lineno}: `{line}`)"
+
+
+def _mismatch(want: dict[str, list[int]], got: dict[str, list[int]], root: nn.Module) -> str:
+    """The first parameter or buffer the rebuilt modules lack, add or shape differently."""
+    key = next(k for k in [*want, *got] if want.get(k) != got.get(k))
+    child = key.split(".", 1)[0]
+    cls = type(root.get_submodule(child)).__name__
+    if key not in got:
+        what = f"lacks `{key}` {want[key]}"
+    elif key not in want:
+        what = f"has `{key}` {got[key]}, which the network has not"
+    else:
+        what = f"gives `{key}` the shape {got[key]}, not {want[key]}"
+    return (
+        f"the exported class does not rebuild the network's modules: `{child}` ({cls}), built "
+        f"from its `extra_repr()`, {what}; `extra_repr()` must give the arguments that rebuild "
+        f"every parameter and buffer; {CONTRACT}"
+    )
 
 
 # --- ONNX ------------------------------------------------------------------------------------
@@ -394,15 +502,12 @@ def run_export(
 
 def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """The model state in a `.safetensors` file: a training run's checkpoint (its `model/`
-    tensors) or a plain state dict. Pickled torch files are refused: loading one runs code."""
-    path = Path(path)
-    if path.suffix != ".safetensors":
-        raise ValueError(f"`{path}` is not a .safetensors file; netspec never loads pickles")
-    from safetensors.torch import load_file
+    tensors) or a plain state dict, read by the trainer's one checkpoint reader. Pickled torch
+    files are refused: loading one runs code."""
+    from netspec.training.runs import RunError
+    from netspec.training.runs import load_checkpoint as read
 
-    state: Any = load_file(str(path))
-    if any(k.startswith("model/") for k in state):
-        state = {k[6:]: v for k, v in state.items() if k.startswith("model/")}
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"`{path}` holds no state dict of tensors")
-    return state
+    try:
+        return read(Path(path)).model_state()
+    except RunError as exc:
+        raise ValueError(str(exc)) from None

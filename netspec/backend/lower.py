@@ -47,6 +47,9 @@ class Lowered:
     heads: tuple[Head, ...]
     modules: dict[str, str]  # node id -> attribute name on root
     input_types: dict[str, TensorType] = field(default_factory=dict)  # input -> its type
+    # Units whose value is a link function (`sigmoid`, `softmax`) of logits, by node id, with
+    # the link: their values are probabilities, and losses of that link read the logits.
+    links: dict[str, str] = field(default_factory=dict)
 
     def source(self) -> str:
         """The objective's forward with `# File: spec.net:LINE` comments, for people to read."""
@@ -113,12 +116,18 @@ def lower(graph: Graph, sources: Sources | None = None) -> Lowered:
         heads=tuple(_head(graph, n) for n in graph.nodes(Role.LOSS)),
         modules=modules,
         input_types={n.id: n.type for n in graph.nodes(Role.INPUT) if n.type is not None},
+        links=_links(lowerings),
     )
 
 
 def _context(graph: Graph, node: Node) -> LowerContext:
     ins = tuple(graph.node(i).type for i in graph.inputs_of(node.id))
     return LowerContext(node.id, node.params, ins, node.type)  # type: ignore[arg-type]
+
+
+def _links(lowerings: dict[str, Lowering]) -> dict[str, str]:
+    """The units whose value is `post` applied to logits: what `Lowering.logits` marks."""
+    return {i: low.link for i, low in lowerings.items() if low.logits and low.post is not None}
 
 
 def _head(graph: Graph, node: Node) -> Head:

@@ -9,7 +9,7 @@ target, found by the `netspec_id` that lowering puts on every fx node.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,16 +45,16 @@ def head_specs(lowered: Lowered, graph: Graph) -> tuple[HeadSpec, ...]:
     for head in lowered.heads:
         t = graph.node(head.target).type
         dtype = t.dtype if t is not None else "real"
-        probabilities = any(_is_logits(n, head.prediction) for n in lowered.objective.graph.nodes)
-        threshold = 0.5 if probabilities else 0.0
+        threshold = 0.5 if _gives_probabilities(lowered, head.prediction) else 0.0
         classes = t.classes if t is not None else None
         specs.append(HeadSpec(head.name, head.kind, dtype, threshold, classes))
     return tuple(specs)
 
 
-def _is_logits(node: fx.Node, unit: str) -> bool:
-    """Lowering names the value before a unit's sigmoid or softmax `<name>_logits`."""
-    return node.meta.get("netspec_id") == unit and node.name.endswith("_logits")
+def _gives_probabilities(lowered: Lowered, unit: str) -> bool:
+    """Whether a unit's value is a sigmoid or softmax of logits, as lowering records it (never
+    the unit's name: a linear unit may well be called `score_logits`)."""
+    return unit in lowered.links
 
 
 def probe(lowered: Lowered, graph: Graph) -> fx.GraphModule:
@@ -139,11 +139,11 @@ class Running:
         stacked = torch.stack(list(self.sums.values())).cpu().tolist()  # one transfer
         return {k: float(v) / self.count for k, v in zip(self.sums, stacked, strict=True)}
 
-    def state(self) -> tuple[dict[str, torch.Tensor], int]:
-        return dict(self.sums), self.count
+    def state_dict(self) -> dict[str, Any]:
+        return {"sums": dict(self.sums), "count": self.count}
 
-    def restore(self, sums: dict[str, torch.Tensor], count: int) -> None:
-        self.sums, self.count = dict(sums), count
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.sums, self.count = dict(state["sums"]), int(state["count"])
 
 
 def chunks(size: int, batch: int) -> Iterator[slice]:

@@ -2,7 +2,9 @@
 
 Checkpoints are safetensors files (tensors and a JSON string in the metadata; never pickle),
 written atomically: a temp file in the same folder, fsync, then os.replace, so a crash leaves
-either the old file or the new one.
+either the old file or the new one. `load_checkpoint` is the one reader of them all. A stage's
+own state is its executor's `state_dict()` of named fields, packed by `pack_state`: its tensors
+(an optimizer's too, from `optimizer_state`) into the file, the rest into the JSON.
 """
 
 from __future__ import annotations
@@ -167,6 +169,15 @@ class Checkpoint:
         start = f"{prefix}/"
         return {k[len(start) :]: v for k, v in self.tensors.items() if k.startswith(start)}
 
+    def model_state(self) -> dict[str, torch.Tensor]:
+        """The model's state dict: a run checkpoint's `model/` tensors, or every tensor of a
+        plain state dict saved with safetensors."""
+        return self.group("model") or dict(self.tensors)
+
+    def stage_state(self) -> Any:
+        """The stage's own state, as its executor's `state_dict()` gave it (see `pack_state`)."""
+        return unpack_state(self.meta["state"], self.tensors)
+
 
 def save_checkpoint(path: Path, tensors: Mapping[str, torch.Tensor], meta: Any) -> None:
     # Own contiguous CPU copies: safetensors refuses tensors that share storage.
@@ -177,6 +188,10 @@ def save_checkpoint(path: Path, tensors: Mapping[str, torch.Tensor], meta: Any) 
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
+    """Every checkpoint netspec reads: a run's (model, RNG and stage state) or a plain state
+    dict. Only safetensors: a pickled torch file runs code when it is loaded."""
+    if path.suffix != ".safetensors":
+        raise RunError(f"`{path}` is not a .safetensors file; netspec never loads pickles")
     try:
         with safe_open(str(path), framework="pt") as f:  # type: ignore[no-untyped-call]
             raw = f.metadata() or {}
@@ -188,6 +203,48 @@ def load_checkpoint(path: Path) -> Checkpoint:
     except ValueError:
         raise RunError(f"cannot read checkpoint {path}: its metadata is not JSON") from None
     return Checkpoint(tensors, meta)
+
+
+# --- a stage's own state: named fields, tensors among them ---------------------------------------
+
+TENSOR = "$tensor"  # in a checkpoint's JSON, {"$tensor": key} stands for the tensor saved as key
+
+
+def pack_state(state: Any, prefix: str = "state") -> tuple[dict[str, torch.Tensor], Any]:
+    """A `state_dict()` (dicts of named fields holding JSON values and tensors) as checkpoint
+    tensors named `<prefix>/<field>/...` and JSON in which each tensor is `{"$tensor": name}`.
+
+    >>> tensors, meta = pack_state({"step": 3, "velocity": {"W": torch.zeros(2)}})
+    >>> list(tensors), meta
+    (['state/velocity/W'], {'step': 3, 'velocity': {'W': {'$tensor': 'state/velocity/W'}}})
+    """
+    tensors: dict[str, torch.Tensor] = {}
+
+    def pack(value: Any, name: str) -> Any:
+        if isinstance(value, torch.Tensor):
+            if name in tensors:
+                raise ValueError(f"two tensors of a stage's state are both named `{name}`")
+            tensors[name] = value
+            return {TENSOR: name}
+        if isinstance(value, Mapping):
+            return {str(k): pack(v, f"{name}/{k}") for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [pack(v, f"{name}/{i}") for i, v in enumerate(value)]
+        return value
+
+    return tensors, pack(state, prefix)
+
+
+def unpack_state(meta: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
+    """The `state_dict()` that `pack_state` packed: each `{"$tensor": name}` is the tensor again
+    (on the CPU: the owner moves it, and an optimizer keeps its step counts there)."""
+    if isinstance(meta, dict):
+        if meta.keys() == {TENSOR}:
+            return tensors[meta[TENSOR]]
+        return {k: unpack_state(v, tensors) for k, v in meta.items()}
+    if isinstance(meta, list):
+        return [unpack_state(v, tensors) for v in meta]
+    return meta
 
 
 def model_tensors(root: torch.nn.Module, prefix: str = "model") -> dict[str, torch.Tensor]:
@@ -213,30 +270,19 @@ def load_model(root: torch.nn.Module, tensors: Mapping[str, torch.Tensor]) -> No
     root.load_state_dict(dict(tensors))
 
 
-def optimizer_state(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Tensors `optim/<param>/<key>`; param groups and non-tensor entries as JSON."""
+def optimizer_state(opt: torch.optim.Optimizer) -> dict[str, Any]:
+    """An optimizer's state for a `state_dict()`: `state`, each parameter's entries (momentum
+    buffers, Adam moments, step counts) by the parameter's index, and the param `groups`."""
     sd = opt.state_dict()
-    tensors: dict[str, torch.Tensor] = {}
-    scalars: dict[str, Any] = {}
-    for idx, entries in sd["state"].items():
-        for key, value in entries.items():
-            if isinstance(value, torch.Tensor):
-                tensors[f"optim/{idx}/{key}"] = value
-            else:
-                scalars[f"{idx}/{key}"] = value
-    return tensors, {"groups": sd["param_groups"], "scalars": scalars}
+    state = {str(index): dict(entries) for index, entries in sd["state"].items()}
+    return {"state": state, "groups": sd["param_groups"]}
 
 
-def restore_optimizer(opt: torch.optim.Optimizer, ckpt: Checkpoint, meta: dict[str, Any]) -> None:
-    state: dict[int, dict[str, Any]] = {}
-    for name, value in ckpt.group("optim").items():
-        idx, key = name.split("/", 1)
-        state.setdefault(int(idx), {})[key] = value
-    for name, scalar in meta["scalars"].items():
-        idx, key = name.split("/", 1)
-        state.setdefault(int(idx), {})[key] = scalar
+def load_optimizer_state(opt: torch.optim.Optimizer, saved: Mapping[str, Any]) -> None:
+    """The inverse of `optimizer_state`, after JSON: indices back to ints, betas to tuples."""
+    state = {int(index): dict(entries) for index, entries in saved["state"].items()}
     groups = [
-        {**g, **({"betas": tuple(g["betas"])} if "betas" in g else {})} for g in meta["groups"]
+        {**g, **({"betas": tuple(g["betas"])} if "betas" in g else {})} for g in saved["groups"]
     ]
     opt.load_state_dict({"state": state, "param_groups": groups})
 
@@ -307,7 +353,15 @@ def environment() -> dict[str, Any]:
 
 
 # The settings a resumed run must share with the run it continues.
-RESUME_KEYS = ("network", "spec_sha256", "overrides", "seed", "epochs_override", "steps_override")
+RESUME_KEYS = (
+    "network",
+    "spec_sha256",
+    "overrides",
+    "seed",
+    "epochs_override",
+    "steps_override",
+    "smoke",
+)
 
 
 def manifest(

@@ -162,12 +162,14 @@ class Supervised:
         """The running sums of every process's share of the epoch."""
         if not self.session.world.parallel:
             return self.running
-        sums, count = self.running.state()
+        sums, count = self.running.sums, self.running.count
         total = Running()
         world, device = self.session.world, self.session.device
-        total.restore(
-            {k: summed(sums[k], world) for k in sorted(sums)},  # the same order in every process
-            int(summed(torch.tensor(count, device=device), world)),
+        total.load_state_dict(
+            {
+                "sums": {k: summed(sums[k], world) for k in sorted(sums)},  # same order everywhere
+                "count": int(summed(torch.tensor(count, device=device), world)),
+            }
         )
         return total
 
@@ -212,45 +214,54 @@ class Supervised:
     # --- checkpoints ---
     def save(self) -> None:
         self._check()  # never checkpoint weights a non-finite loss has touched
-        tensors, optim = runs.optimizer_state(self.opt)
-        if self.best_weights is not None:
-            tensors.update({f"best/{k}": v for k, v in self.best_weights.items()})
-        running = self._running_total() if self.pos else self.running  # all processes' sums
-        if self.pos:  # inside an epoch: its order and running sums
-            tensors["progress/perm"] = self.perm
-            sums, _ = running.state()
-            tensors.update({f"progress/sums/{k}": v for k, v in sums.items()})
-        meta = {
+        tensors, state = runs.pack_state(self.state_dict())
+        self.session.save_state(self.index, tensors, state)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the stage is, its schedule, early stopping and optimizer; inside an epoch also
+        the epoch's order and the running sums of every process."""
+        return {
             "epoch": self.epoch,
             "pos": self.pos,
             "step": self.step,
-            "count": running.count,
             "seconds": self.seconds,
-            "schedule": self.schedule.state(),
-            "early": [self.best, self.best_epoch, self.bad, self.stopped],
-            "optim": optim,
+            "schedule": self.schedule.state_dict(),
+            "early": {
+                "best": self.best,
+                "best_epoch": self.best_epoch,
+                "bad": self.bad,
+                "stopped": self.stopped,
+                "best_weights": self.best_weights,
+            },
+            "optimizer": runs.optimizer_state(self.opt),
+            "in_epoch": self._epoch_state() if self.pos else None,
         }
-        self.session.save_state(self.index, tensors, meta)
 
-    def restore(self, ckpt: runs.Checkpoint) -> None:
-        meta = ckpt.meta["state"]
-        self.epoch, self.pos, self.step = meta["epoch"], meta["pos"], meta["step"]
-        self.seconds = meta["seconds"]
-        self.schedule.restore(meta["schedule"])
-        self.best, self.best_epoch, self.bad, self.stopped = meta["early"]
-        runs.restore_optimizer(self.opt, ckpt, meta["optim"])
-        best = ckpt.group("best")
-        if best:
-            self.best_weights = {k: v.to(self.session.device) for k, v in best.items()}
-        if self.pos:
-            self.perm = ckpt.tensors["progress/perm"].to(self.session.device)
-            sums = {k: v.to(self.session.device) for k, v in ckpt.group("progress/sums").items()}
+    def _epoch_state(self) -> dict[str, Any]:
+        running = self._running_total()  # every process's sums
+        return {"perm": self.perm, **running.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        device = self.session.device
+        self.epoch, self.pos, self.step = state["epoch"], state["pos"], state["step"]
+        self.seconds = state["seconds"]
+        self.schedule.load_state_dict(state["schedule"])
+        early = state["early"]
+        self.best, self.best_epoch = early["best"], early["best_epoch"]
+        self.bad, self.stopped = early["bad"], early["stopped"]
+        if early["best_weights"] is not None:
+            self.best_weights = {k: v.to(device) for k, v in early["best_weights"].items()}
+        runs.load_optimizer_state(self.opt, state["optimizer"])
+        in_epoch = state["in_epoch"]
+        if in_epoch is not None:
+            self.perm = in_epoch["perm"].to(device)
+            sums = {k: v.to(device) for k, v in in_epoch["sums"].items()}
             if self.session.main:  # the saved sums are every process's: counted once, here
-                self.running.restore(sums, meta["count"])
+                self.running.load_state_dict({"sums": sums, "count": in_epoch["count"]})
 
 
 def supervised(session: Session, index: int, stage: StagePlan, ckpt: Checkpoint | None) -> None:
     executor = Supervised(session, index, stage)
     if ckpt is not None:
-        executor.restore(ckpt)
+        executor.load_state_dict(ckpt.stage_state())
     executor.run()

@@ -42,7 +42,11 @@ class Lowering:
     (torch.cat); `fold` combines variadic inputs pairwise (operator.add). `reads_logits` marks
     losses that take logits when there are some; a loss with a `link` reads only the logits of
     that link (cross_entropy those of a softmax, bce those of a sigmoid), and otherwise the
-    prediction itself. An empty `link` matches any.
+    prediction itself. An empty `link` matches any. Lowering records each unit whose `post` is
+    such a link in `Lowered.links`, so the trainer scores its value as probabilities.
+
+    `module` becomes a leaf of the lowered network, which export rebuilds from its constructor's
+    arguments: it must offer what CONTRIBUTING.md ("What a leaf module must offer") lists.
     """
 
     module: nn.Module | None = None

@@ -13,6 +13,7 @@ import torch
 
 from netspec.plan.plans import GreedyStep, StagePlan
 from netspec.report.sample import SampleError, find_stack, sample, write_samples
+from netspec.training import runs
 from netspec.training.optim import Schedule
 from netspec.training.pretrain.rules import Rule, make_rule
 from netspec.training.runs import Checkpoint
@@ -21,22 +22,21 @@ from netspec.training.session import Stopped
 if TYPE_CHECKING:
     from netspec.training.session import Session
 
-FEATURE_CHUNK = 1024  # samples per forward pass when computing a unit's input
-
 
 class Greedy:
     def __init__(self, session: Session, index: int, stage: StagePlan) -> None:
         self.session, self.index, self.stage = session, index, stage
         self.unit = 0  # which greedy step is training
         self.epoch = 0  # epochs done in that step
-        self.saved: dict[str, torch.Tensor] | None = None  # a resumed rule's state
+        self.rule: Rule | None = None  # the training unit's rule
+        self.saved: dict[str, Any] | None = None  # a resumed rule's `state_dict()`
 
     def run(self) -> None:
         s = self.session
         for i in range(self.unit, len(self.stage.greedy)):
             self.unit = i
             self._train_unit(self.stage.greedy[i])
-            self.epoch, self.saved = 0, None
+            self.epoch, self.saved, self.rule = 0, None, None
         if s.options.plots and s.main:
             self._write_samples()
         s.stage_done(self.index, self.stage.name)
@@ -44,7 +44,7 @@ class Greedy:
     def _train_unit(self, step: GreedyStep) -> None:
         s = self.session
         module = s.lowered.root.get_submodule(s.lowered.modules[step.unit])
-        features = {split: self._inputs_of(module, split) for split in s.splits}
+        features = {split: s.unit_inputs(module, split) for split in s.splits}
         train = features["train"]  # (N, V) the unit's input on the training data
         held = features.get("val", features.get("test"))
         n = train.shape[0]
@@ -55,7 +55,8 @@ class Greedy:
         node = s.graph.node(step.unit)
         rule = make_rule(module, node.params, step.method, self.stage.optimizer, batch)
         if self.saved is not None:
-            rule.load_state(self.saved)
+            rule.load_state_dict(self.saved)
+        self.rule = rule
         base_lr = float(self.stage.optimizer.params["lr"])
         schedule = Schedule(self.stage.schedule, base_lr, total, self.stage.steps is not None)
         name = f"{self.stage.name}:{step.name}"
@@ -70,7 +71,7 @@ class Greedy:
                 s.reporter.advance()
             self.epoch = epoch + 1
             self._record(name, step, rule, train, held, done + per_epoch, start, epochs)
-            self._save(rule)
+            self.save()
             if s.hit_max() and self.epoch < epochs:
                 raise Stopped
         rule.finish()
@@ -93,26 +94,6 @@ class Greedy:
             s.reporter.note(f"no samples plot: {exc}")
         finally:
             s.train_mode()
-
-    @torch.no_grad()
-    def _inputs_of(self, module: torch.nn.Module, split: str) -> torch.Tensor:
-        """What `module` receives on a split, captured by a pre-hook on full forward passes."""
-        s = self.session
-        captured: list[torch.Tensor] = []
-
-        def hook(_: torch.nn.Module, args: tuple[Any, ...]) -> None:
-            captured.append(args[0].detach())
-
-        handle = module.register_forward_pre_hook(hook)
-        s.probe.eval()
-        try:
-            tensors = s.splits[split]
-            for i in range(0, tensors[0].shape[0], FEATURE_CHUNK):
-                s.probe(*[t[i : i + FEATURE_CHUNK] for t in tensors])
-        finally:
-            handle.remove()
-            s.train_mode()
-        return torch.cat(captured)  # (N, ...) in data order
 
     def _record(
         self,
@@ -138,19 +119,22 @@ class Greedy:
         row["seconds"] = round(time.perf_counter() - start, 4)
         self.session.record(row, epochs)
 
-    def _save(self, rule: Rule) -> None:
-        tensors = {f"rule/{k}": v for k, v in rule.state().items()}
-        self.session.save_state(self.index, tensors, {"unit": self.unit, "epoch": self.epoch})
+    def save(self) -> None:
+        tensors, state = runs.pack_state(self.state_dict())
+        self.session.save_state(self.index, tensors, state)
 
-    def restore(self, ckpt: Checkpoint) -> None:
-        meta = ckpt.meta["state"]
-        self.unit, self.epoch = int(meta["unit"]), int(meta["epoch"])
-        device = self.session.device
-        self.saved = {k: v.to(device) for k, v in ckpt.group("rule").items()}
+    def state_dict(self) -> dict[str, Any]:
+        """Which unit trains, the epochs it has done, and its rule's own state."""
+        rule = self.saved if self.rule is None else self.rule.state_dict()
+        return {"unit": self.unit, "epoch": self.epoch, "rule": rule}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.unit, self.epoch = int(state["unit"]), int(state["epoch"])
+        self.saved = state["rule"]  # for the rule, once built; it moves its tensors itself
 
 
 def pretrain(session: Session, index: int, stage: StagePlan, ckpt: Checkpoint | None) -> None:
     executor = Greedy(session, index, stage)
     if ckpt is not None:
-        executor.restore(ckpt)
+        executor.load_state_dict(ckpt.stage_state())
     executor.run()

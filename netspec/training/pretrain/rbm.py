@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +39,8 @@ class ContrastiveDivergence:
     chains keep running on the live parameters, and `finish` hands the average to the RBM. The
     average smooths out the noise of the last few minibatches, which small batches have most of.
     """
+
+    PARAMS = ("W", "b", "c")  # the RBM's parameters, in the order of `velocity` and `mean`
 
     def __init__(
         self, rbm: RBM, settings: CDSettings, chains: int, generator: torch.Generator | None = None
@@ -147,21 +150,23 @@ class ContrastiveDivergence:
         if self.mean:
             torch._foreach_copy_(self._params(), self.mean)
 
-    def state(self) -> dict[str, torch.Tensor]:
-        """Tensors to checkpoint so a resumed run continues the same chains, momentum and
-        average."""
-        tensors = {"chain": self.chain, "updates": torch.tensor(self.updates)}
-        tensors.update({f"velocity{i}": v for i, v in enumerate(self.velocity)})
-        tensors.update({f"mean{i}": m for i, m in enumerate(self.mean)})
-        return tensors
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to continue the same chains, momentum and average."""
+        return {
+            "chain": self.chain,
+            "updates": self.updates,
+            "velocity": dict(zip(self.PARAMS, self.velocity, strict=True)),
+            "average": dict(zip(self.PARAMS, self.mean, strict=True)) if self.mean else None,
+        }
 
-    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.chain = state["chain"].to(self.chain.device)
         self.updates = int(state["updates"])
-        for i, velocity in enumerate(self.velocity):
-            velocity.copy_(state[f"velocity{i}"])
-        for i, mean in enumerate(self.mean):
-            mean.copy_(state[f"mean{i}"])
+        for name, velocity in zip(self.PARAMS, self.velocity, strict=True):
+            velocity.copy_(state["velocity"][name])
+        if self.mean:  # an average is kept
+            for name, mean in zip(self.PARAMS, self.mean, strict=True):
+                mean.copy_(state["average"][name])
 
 
 @torch.no_grad()

@@ -5,7 +5,7 @@ for sparse coding."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +14,7 @@ from torch import nn
 from netspec.backend.nn.autoencoders import Autoencoder
 from netspec.backend.nn.energy import RBM
 from netspec.backend.nn.sparse_coding import SparseCode
+from netspec.plan.catalog import METHODS
 from netspec.plan.plans import CallPlan
 from netspec.training.optim import make_optimizer, set_lr
 from netspec.training.pretrain.rbm import (
@@ -23,17 +24,22 @@ from netspec.training.pretrain.rbm import (
     pseudo_likelihood,
     reconstruction_error,
 )
+from netspec.training.runs import load_optimizer_state, optimizer_state
 
 
 class Rule(Protocol):
-    """`monitors` always holds `loss`, the unit's own objective on (a sample of) the data;
-    `finish` runs once the unit's last epoch is done."""
+    """`monitors` always holds `loss`, the unit's own objective on (a sample of) the data, which
+    `objective` names for people (evaluation tables); `finish` runs once the unit's last
+    epoch is done. `state_dict` holds named fields (tensors and JSON values) that
+    `load_state_dict` takes back, so a resumed run continues exactly."""
+
+    objective: str
 
     def step(self, x: torch.Tensor, lr: float) -> None: ...
     def finish(self) -> None: ...
     def monitors(self, train: torch.Tensor, held: torch.Tensor | None) -> dict[str, float]: ...
-    def state(self) -> dict[str, torch.Tensor]: ...
-    def load_state(self, tensors: dict[str, torch.Tensor]) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 MONITOR_ROWS = 2048  # samples the per-epoch monitors look at: enough, and cheap
@@ -46,22 +52,38 @@ def make_rule(
     optimizer: CallPlan,
     batch: int,
 ) -> Rule:
-    """The rule `method` names for a unit's module (`unit`: its spec parameters), stepping with
-    the stage's optimizer."""
-    if isinstance(module, RBM):
-        return RBMRule(module, method, optimizer, batch)
-    if isinstance(module, Autoencoder):
-        return AutoencoderRule(module, unit, method, optimizer)
-    if isinstance(module, SparseCode):
-        return DictionaryRule(module, optimizer)
-    raise TypeError(f"no pretraining rule for {type(module).__name__}")
+    """The rule `method`'s catalogue entry names, for a unit's module (`unit`: its spec
+    parameters), stepping with the stage's optimizer over minibatches of `batch` samples. Every
+    rule takes these five arguments; the unit kind lists the methods that apply to it."""
+    rule: Rule = METHODS[method.name].resolve()(module, unit, method, optimizer, batch)
+    return rule
+
+
+_M = TypeVar("_M", bound=nn.Module)
+
+
+def _module_of(module: nn.Module, cls: type[_M], method: CallPlan) -> _M:
+    """`module` as the class a rule trains; a TypeError when a unit kind lists a wrong method."""
+    if not isinstance(module, cls):
+        raise TypeError(f"`{method.name}` trains {cls.__name__}s, not {type(module).__name__}")
+    return module
 
 
 class RBMRule:
     """CD-k or PCD-k. With plain SGD (and momentum/weight decay) the classic in-place update;
     with another optimizer the CD estimate is handed to it as a gradient."""
 
-    def __init__(self, rbm: RBM, method: CallPlan, optimizer: CallPlan, batch: int) -> None:
+    objective = "reconstruction_mse"  # of v against E[v | h], h = p(h | v): a rough signal
+
+    def __init__(
+        self,
+        module: nn.Module,
+        unit: Mapping[str, Any],
+        method: CallPlan,
+        optimizer: CallPlan,
+        batch: int,
+    ) -> None:
+        rbm = _module_of(module, RBM, method)
         p = optimizer.params
         classic = optimizer.name == "sgd" and not p.get("nesterov")
         self.settings = CDSettings(
@@ -102,16 +124,14 @@ class RBMRule:
                 out["free_energy_gap"] = free_energy_gap(self.rbm, sample, held[:MONITOR_ROWS])
         return out
 
-    def state(self) -> dict[str, torch.Tensor]:
-        tensors = self.cd.state()
-        if self.optimizer is not None:
-            tensors.update(_optimizer_tensors(self.optimizer))
-        return tensors
+    def state_dict(self) -> dict[str, Any]:
+        optimizer = None if self.optimizer is None else optimizer_state(self.optimizer)
+        return {"cd": self.cd.state_dict(), "optimizer": optimizer}
 
-    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.cd.load_state(tensors)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.cd.load_state_dict(state["cd"])
         if self.optimizer is not None:
-            _load_optimizer_tensors(self.optimizer, tensors)
+            load_optimizer_state(self.optimizer, state["optimizer"])
 
 
 class AutoencoderRule:
@@ -119,15 +139,21 @@ class AutoencoderRule:
     with an optional KL pull of the mean code activation toward `target`."""
 
     def __init__(
-        self, ae: Autoencoder, unit: Mapping[str, Any], method: CallPlan, optimizer: CallPlan
+        self,
+        module: nn.Module,
+        unit: Mapping[str, Any],
+        method: CallPlan,
+        optimizer: CallPlan,
+        batch: int,
     ) -> None:
-        self.ae = ae
+        self.ae = _module_of(module, Autoencoder, method)
         self.loss = str(method.params.get("loss", "mse"))
+        self.objective = f"reconstruction_{self.loss}"  # of the clean input
         self.noise = float(unit.get("noise", 0.0))
         self.corruption = str(unit.get("corruption", "mask"))
         self.sparsity = float(unit.get("sparsity", 0.0))
         self.target = float(unit.get("target", 0.05))
-        self.optimizer = make_optimizer(optimizer, ae.parameters())
+        self.optimizer = make_optimizer(optimizer, self.ae.parameters())
 
     def _corrupt(self, x: torch.Tensor) -> torch.Tensor:
         if not self.noise:
@@ -166,20 +192,29 @@ class AutoencoderRule:
             out["held_loss"] = float(self._objective(held[:MONITOR_ROWS], corrupt=False))
         return out
 
-    def state(self) -> dict[str, torch.Tensor]:
-        return _optimizer_tensors(self.optimizer)
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": optimizer_state(self.optimizer)}
 
-    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        _load_optimizer_tensors(self.optimizer, tensors)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        load_optimizer_state(self.optimizer, state["optimizer"])
 
 
 class DictionaryRule:
     """Alternate sparse inference (the unit's own solver, weights fixed) with a gradient step on
     the dictionary, then put every atom back on the unit sphere."""
 
-    def __init__(self, unit: SparseCode, optimizer: CallPlan) -> None:
-        self.unit = unit
-        self.optimizer = make_optimizer(optimizer, [unit.D])
+    objective = "energy"  # 1/2 |x - D z|^2 + l1 |z|_1, what sparse coding minimises
+
+    def __init__(
+        self,
+        module: nn.Module,
+        unit: Mapping[str, Any],
+        method: CallPlan,
+        optimizer: CallPlan,
+        batch: int,
+    ) -> None:
+        self.unit = _module_of(module, SparseCode, method)
+        self.optimizer = make_optimizer(optimizer, [self.unit.D])
 
     def _error(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return 0.5 * ((x - self.unit.reconstruct(z)) ** 2).sum(1).mean()
@@ -212,33 +247,8 @@ class DictionaryRule:
             out["held_loss"] = self._energy(h, self.unit(h))
         return out
 
-    def state(self) -> dict[str, torch.Tensor]:
-        return _optimizer_tensors(self.optimizer)
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": optimizer_state(self.optimizer)}
 
-    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        _load_optimizer_tensors(self.optimizer, tensors)
-
-
-def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-    """The optimizer's per-parameter tensors (momentum buffers, Adam moments), flat."""
-    out = {}
-    for i, state in enumerate(optimizer.state_dict()["state"].values()):
-        for key, value in state.items():
-            tensor = value if torch.is_tensor(value) else torch.tensor(float(value))
-            out[f"optim/{i}/{key}"] = tensor
-    return out
-
-
-def _load_optimizer_tensors(
-    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
-) -> None:
-    saved = optimizer.state_dict()
-    params = saved["param_groups"][0]["params"]
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, tensor in tensors.items():
-        if name.startswith("optim/"):
-            _, index, key = name.split("/", 2)
-            state.setdefault(params[int(index)], {})[key] = tensor
-    if state:
-        saved["state"] = state
-        optimizer.load_state_dict(saved)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        load_optimizer_state(self.optimizer, state["optimizer"])
