@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from matplotlib.image import imread
 
@@ -22,6 +24,7 @@ from netspec.report.unit_plots import (
     write_unit_plots,
 )
 from netspec.types import TensorType
+from netspec.units import REGISTRY
 
 SPEC = """network units {
     input image: [1, 8, 8]
@@ -75,6 +78,20 @@ def test_first_layer_filters_and_atoms_are_written(tmp_path: Path) -> None:
     for name in ("filters-wide.png", "atoms-deep.png"):  # not image-like: a heat map instead
         height, width = by_name[name].shape[:2]
         assert 150 < height < 1200 and 200 < width < 1200
+
+
+def test_the_kinds_hooks_decide_what_is_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lowered, graph = _lowered()
+    # `flatten` no longer seen through: `low` is not fed by a network input, so has no filters.
+    monkeypatch.setitem(REGISTRY, "flatten", replace(REGISTRY["flatten"], layout_only=False))
+    names = [p.name for p in write_unit_plots(tmp_path / "opaque", lowered, graph)]
+    assert names == ["filters-code.png", "atoms-z.png", "filters-wide.png", "atoms-deep.png"]
+    # RBMs drawing atoms: drawn wherever they are, `high` on `low`'s codes too.
+    monkeypatch.setitem(REGISTRY, "rbm", replace(REGISTRY["rbm"], pictures="atoms"))
+    names = [p.name for p in write_unit_plots(tmp_path / "atoms", lowered, graph)]
+    assert names[:2] == ["atoms-low.png", "atoms-high.png"]
 
 
 def test_each_filter_has_its_own_symmetric_grey_scale(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from netspec.report.sample import (
 )
 from netspec.report.unit_plots import GAP, GAP_COLOUR, scale_for
 from netspec.training import runs
+from netspec.units import REGISTRY
 
 STACK = """network tiny {
     input pixels: [16]
@@ -107,6 +109,16 @@ def test_a_joint_rbm_over_a_concat_tops_both_branches() -> None:
     stack = find_stack(graph)
     assert graph.node(stack.top).kind == "rbm" and set(stack.units) >= {"top_h", "bottom_h"}
     assert stack.describe(graph) == f"top_h, bottom_h -> {graph.node(stack.top).label}"
+
+
+def test_the_stack_follows_the_kinds_sampling_roles(monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = compile(JOINT).network()
+    monkeypatch.setitem(REGISTRY, "concat", replace(REGISTRY["concat"], sampling=""))
+    stack = find_stack(graph)  # the concat no longer joins: the joint RBM stands alone
+    assert stack.units == ("both",)
+    monkeypatch.setitem(REGISTRY, "rbm", replace(REGISTRY["rbm"], sampling=""))
+    with pytest.raises(SampleError, match="no RBM"):
+        find_stack(graph)
 
 
 def test_a_network_without_rbms_names_its_units() -> None:

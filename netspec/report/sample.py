@@ -1,7 +1,7 @@
 """Dream with a deep belief net: Gibbs chains in the top RBM of a network's RBM stack, carried
 down to the network's input by the lower RBMs' visible means (`netspec sample`).
 
-The stack: RBMs feed each other directly or through shape-only units (`flatten`, `reshape`,
+The stack: RBMs feed each other directly or through layout-only units (`flatten`, `reshape`,
 `dropout`) and `concat`s of flat vectors, as in `pixels -> h1 -> h2` or a multimodal net's
 `concat(top_h, bottom_h) -> rbm`. Its top is the RBM whose hidden units feed no other RBM (when
 several do, the one with most RBMs below it, then the last). A chain alternates h ~ p(h | v) and
@@ -29,7 +29,8 @@ import torch
 from netspec.backend.lower import Lowered
 from netspec.backend.nn.energy import RBM
 from netspec.ir import Graph, Node, Role
-from netspec.report.unit_plots import TRANSPARENT, image_shape, write_grid
+from netspec.report.unit_plots import image_shape, is_layout_only, unit_kind, write_grid
+from netspec.units.base import SamplingRole
 
 
 class SampleError(Exception):
@@ -66,12 +67,18 @@ class Samples:
     start: str  # random | data
 
 
+def _has_role(node: Node, role: SamplingRole) -> bool:
+    """Whether the unit's kind plays `role` in sampling: `layer` (an RBM) or `join` (a concat)."""
+    kind = unit_kind(node)
+    return kind is not None and kind.sampling == role
+
+
 def _joins(graph: Graph, node: Node) -> bool:
-    """Units a stack reaches through: shape-only ones, and concats whose flat output holds each
-    input's values in one piece (flat inputs, or a join along the first axis)."""
-    if node.kind in TRANSPARENT:
+    """Units a stack reaches through: layout-only ones, and joins (concat) whose flat output holds
+    each input's values in one piece (flat inputs, or a join along the first axis)."""
+    if is_layout_only(node):
         return True
-    if node.kind != "concat":
+    if not _has_role(node, "join"):
         return False
     types = [graph.node(b).type for b in graph.inputs_of(node.id)]
     flat = all(t is not None and t.is_static and t.rank == 1 for t in types)
@@ -86,7 +93,7 @@ def _below(graph: Graph, node_id: str) -> list[str]:
         node = graph.node(todo.pop())
         if node.role is not Role.UNIT:
             continue
-        if node.kind == "rbm":
+        if _has_role(node, "layer"):
             found.append(node.id)
         elif _joins(graph, node):
             todo += graph.inputs_of(node.id)
@@ -94,7 +101,8 @@ def _below(graph: Graph, node_id: str) -> list[str]:
 
 
 def rbm_units(graph: Graph) -> list[str]:
-    return [n.id for n in graph.nodes(Role.UNIT) if n.kind == "rbm"]
+    """The units that are layers of an RBM stack, in the graph's order."""
+    return [n.id for n in graph.nodes(Role.UNIT) if _has_role(n, "layer")]
 
 
 def find_stack(graph: Graph) -> Stack:
@@ -139,7 +147,7 @@ def gibbs(rbm: RBM, v: torch.Tensor, steps: int, generator: torch.Generator) -> 
     for _ in range(steps):
         h = torch.bernoulli(rbm(v), generator=generator)  # (n, H)
         mean = rbm.visible_mean(h)  # (n, V)
-        if rbm.kind == "gaussian":
+        if rbm.gaussian_visible:
             noise = torch.randn(
                 mean.shape, generator=generator, dtype=mean.dtype, device=mean.device
             )
@@ -165,11 +173,11 @@ def _down(
     """Carry `values`, the output of `node_id` (n, its size), down to the network inputs."""
     node = graph.node(node_id)
     below = graph.inputs_of(node_id)
-    if node.kind == "rbm" and node.role is Role.UNIT:
+    if _has_role(node, "layer"):
         hidden = torch.bernoulli(values.clamp(0.0, 1.0), generator=generator)
         mean = _rbm(lowered, node_id).visible_mean(hidden)
         _down(graph, lowered, below[0], mean, reached, generator)
-    elif node.role is Role.UNIT and node.kind in TRANSPARENT:
+    elif is_layout_only(node):
         _down(graph, lowered, below[0], values, reached, generator)
     elif node.role is Role.UNIT and _joins(graph, node):
         sizes = [_size(graph.node(b)) for b in below]
@@ -189,10 +197,10 @@ def _up(
         if node_id not in inputs:
             raise SampleError(f"the data give no values for input `{node.label}`")
         return inputs[node_id].reshape(len(inputs[node_id]), -1).float()
-    if node.kind == "rbm":
+    if _has_role(node, "layer"):
         hidden: torch.Tensor = _rbm(lowered, node_id)(_up(graph, lowered, below[0], inputs))
         return hidden
-    if node.kind in TRANSPARENT:
+    if is_layout_only(node):
         return _up(graph, lowered, below[0], inputs)
     if _joins(graph, node):
         return torch.cat([_up(graph, lowered, b, inputs) for b in below], dim=1)
@@ -234,9 +242,9 @@ def sample(
         chosen = {k: v.to(device)[pick] for k, v in data.items()}
         below = graph.inputs_of(stack.top)[0]
         v0 = _up(graph, lowered, below, chosen).to(dtype)  # (n, V)
-        if top.kind != "gaussian":
+        if not top.gaussian_visible:
             v0 = torch.bernoulli(v0.clamp(0.0, 1.0), generator=generator)
-    elif top.kind == "gaussian":
+    elif top.gaussian_visible:
         noise = torch.randn(n, visible, generator=generator, dtype=dtype, device=device)
         v0 = top.b.detach() + noise
     else:

@@ -2,10 +2,12 @@
 sparse-coding dictionaries, as grids of small grey images; and the grid writer that `netspec
 sample` shares. matplotlib is imported lazily, with the Agg backend, so no display is needed.
 
-A unit's weights are drawn as images when its input is image-like (`image_shape`): a declared
-[H, W] or [1, H, W] input (seen through `flatten`, `reshape` and `dropout`), or a flat vector whose
-size is a square, such as [64] (8x8 digits) or [784]. Otherwise they are drawn as one heat map,
-a row per filter: a flat vector plot that needs no guess about the data's layout.
+Which units are drawn is their registry entry's `pictures` ("filters" or "atoms"); what is drawn
+is their module's `pictures()`, a (pictures, input features) tensor, one picture a row. A row is
+drawn as an image when the unit's input is image-like (`image_shape`): a declared [H, W] or
+[1, H, W] input (seen through layout-only units: `flatten`, `reshape`, `dropout`), or a flat
+vector whose size is a square, such as [64] (8x8 digits) or [784]. Otherwise they are drawn as one
+heat map, a row per picture: a flat vector plot that needs no guess about the data's layout.
 """
 
 from __future__ import annotations
@@ -17,18 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from netspec.ir import Graph, Role
+from netspec.ir import Graph, Node, Role
 from netspec.types import TensorType
+from netspec.units import REGISTRY, UnitKind
 
 MAX_CELLS = 100  # filters or atoms drawn per unit, at most
 CELL_PIXELS = 48  # a cell's longer side is scaled up by a whole factor to at least this
 GAP = 2  # pixels between cells, and around the grid
 GAP_COLOUR = (0.55, 0.62, 0.75)  # slate blue: apart from every grey
-
-# Units that pass values through unchanged but for their layout (dropout is the identity at
-# inference): filters and samples are seen through them down to the network input.
-TRANSPARENT = frozenset({"flatten", "reshape", "dropout"})
-FILTERED = frozenset({"rbm", "autoencoder"})  # units whose rows of W are filters
 
 
 def _pyplot() -> Any:
@@ -197,41 +195,52 @@ def heat_map(values: np.ndarray, path: Path, title: str, xlabel: str, ylabel: st
 # --- the units -----------------------------------------------------------------------------------
 
 
+def unit_kind(node: Node) -> UnitKind | None:
+    """The registry entry of a unit node; None for inputs, outputs and losses."""
+    return REGISTRY[node.kind] if node.role is Role.UNIT else None
+
+
+def is_layout_only(node: Node) -> bool:
+    """A unit that passes values through but for their layout (flatten, reshape; dropout is the
+    identity at inference): filters and samples are seen through it down to the network input."""
+    kind = unit_kind(node)
+    return kind is not None and kind.layout_only
+
+
 def network_input(graph: Graph, node_id: str) -> str | None:
-    """The network input that feeds `node_id` through transparent units only, or None."""
+    """The network input that feeds `node_id` through layout-only units only, or None."""
     below = graph.inputs_of(node_id)
     while len(below) == 1:
         node = graph.node(below[0])
         if node.role is Role.INPUT:
             return node.id
-        if node.kind not in TRANSPARENT:
+        if not is_layout_only(node):
             return None
         below = graph.inputs_of(node.id)
     return None
 
 
 def write_unit_plots(run_dir: Path, lowered: Any, graph: Graph) -> list[Path]:
-    """filters-<unit>.png for every RBM and autoencoder fed by a network input, atoms-<unit>.png
-    for every sparse_code unit, in `run_dir/plots`; the paths written, in the graph's order.
+    """filters-<unit>.png for every unit whose kind draws `filters` (RBMs, autoencoders) fed by a
+    network input, atoms-<unit>.png for every unit whose kind draws `atoms` (sparse_code), in
+    `run_dir/plots`; the paths written, in the graph's order.
 
-    Weights are drawn as images when the input is image-like, else as a heat map (a row each).
+    Each picture is a row of the module's `pictures()`; they are drawn as images when the input
+    is image-like, else as a heat map (a row each).
     """
     folder = run_dir / "plots"
     written: list[Path] = []
     for node in graph.nodes(Role.UNIT):
-        if node.id not in lowered.modules or node.kind not in FILTERED | {"sparse_code"}:
+        what = REGISTRY[node.kind].pictures
+        if node.id not in lowered.modules or not what:
             continue
         source = network_input(graph, node.id)
-        if node.kind in FILTERED and source is None:
+        if what == "filters" and source is None:
             continue  # a higher layer: its filters live in another layer's code, not in pixels
         module = lowered.root.get_submodule(lowered.modules[node.id])
-        if node.kind == "sparse_code":
-            weights, what = module.D.detach().t(), "atoms"  # (N, D): one atom a row
-        else:
-            weights, what = module.W.detach(), "filters"  # (H, V) or (N, D): one filter a row
-        values = weights.float().cpu().numpy()
+        values = module.pictures().detach().float().cpu().numpy()  # (pictures, input size)
         t = graph.node(source).type if source is not None else None
-        if source is None:  # sparse coding of something that is not a network input
+        if source is None:  # atoms of something that is not a network input
             below = graph.inputs_of(node.id)
             t = graph.node(below[0]).type if below else None
         path = folder / f"{what}-{_file_name(node.id)}.png"
@@ -280,7 +289,9 @@ __all__ = [
     "grid_layout",
     "image_grid",
     "image_shape",
+    "is_layout_only",
     "network_input",
+    "unit_kind",
     "write_grid",
     "write_unit_plots",
 ]

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from netspec.api import Compiled
-from netspec.backend.lower import lower
+from netspec.backend.lower import Lowered, lower
 from netspec.data.loading import Dataset
 from netspec.ir import Graph
 from netspec.plan.plans import TrainPlan
@@ -25,11 +25,13 @@ from netspec.training.distributed import WorldError, join, leave, parallel, worl
 from netspec.training.metrics import Evaluation, evaluate, head_specs
 from netspec.training.metrics import probe as make_probe
 from netspec.training.progress import Reporter, reporter
+from netspec.units import REGISTRY
 
 if TYPE_CHECKING:
     from netspec.training.run import TrainOptions
 
 SPLITS = ("train", "val", "test")
+FEATURE_CHUNK = 1024  # samples per forward pass when computing a unit's inputs
 
 
 class TrainError(Exception):
@@ -69,14 +71,21 @@ def _autocast(device: torch.device, bf16: bool) -> Callable[[], Any]:
     return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
-def compiled_forward(probe: torch.nn.Module) -> Callable[..., Any]:
-    """torch.compile the objective; recurrent units run eagerly (cuDNN RNNs break dynamo)."""
-    from netspec.backend.nn.recurrent import Recurrent
+def eager_modules(lowered: Lowered, graph: Graph) -> list[torch.nn.Module]:
+    """The modules of the units whose kind runs eagerly under `--compile` (its `eager` hook)."""
+    return [
+        lowered.root.get_submodule(path)
+        for node_id, path in lowered.modules.items()
+        if REGISTRY[graph.node(node_id).kind].eager
+    ]
 
-    for module in probe.modules():
-        if isinstance(module, Recurrent):
-            eager = torch.compiler.disable(module.forward)  # type: ignore[no-untyped-call]
-            module.forward = eager  # type: ignore[method-assign]
+
+def compiled_forward(probe: torch.nn.Module, lowered: Lowered, graph: Graph) -> Callable[..., Any]:
+    """torch.compile the probe (or its DDP wrapper), which holds the modules of `lowered`; the
+    units whose kind is `eager` run eagerly (cuDNN RNNs break dynamo)."""
+    for module in eager_modules(lowered, graph):
+        eager = torch.compiler.disable(module.forward)  # type: ignore[no-untyped-call]
+        module.forward = eager  # type: ignore[method-assign]
     return torch.compile(probe)  # type: ignore[return-value]
 
 
@@ -118,7 +127,11 @@ class Session:
         self.lowered.root.to(self.device)
         self.heads = head_specs(self.lowered, self.graph)
         self.probe = make_probe(self.lowered, self.graph)
-        self.forward = compiled_forward(self.probe) if options.compile else self.probe
+        self.forward = (
+            compiled_forward(self.probe, self.lowered, self.graph)
+            if options.compile
+            else self.probe
+        )
         self.splits = self._tensors()
         self.shuffle = torch.Generator().manual_seed(self.seed)  # data order, apart from dropout
         self.global_step = 0
@@ -183,7 +196,8 @@ class Session:
         if not self.world.parallel:
             return self.forward
         wrapped = parallel(self.probe, self.world, self.device)
-        return compiled_forward(wrapped) if self.options.compile else wrapped
+        compiling = self.options.compile
+        return compiled_forward(wrapped, self.lowered, self.graph) if compiling else wrapped
 
     def _tensors(self) -> dict[str, list[torch.Tensor]]:
         """Each split's arrays, in the objective's input order, moved to the device once."""
@@ -213,6 +227,26 @@ class Session:
             )
         finally:
             self.train_mode()
+
+    @torch.no_grad()
+    def unit_inputs(self, module: torch.nn.Module, split: str) -> torch.Tensor:
+        """What `module` receives on a split, captured by a pre-hook on full forward passes:
+        a greedy stage trains a unit on it, and evaluation scores the unit's objective on it."""
+        captured: list[torch.Tensor] = []
+
+        def hook(_: torch.nn.Module, args: tuple[Any, ...]) -> None:
+            captured.append(args[0].detach())
+
+        handle = module.register_forward_pre_hook(hook)
+        self.probe.eval()
+        try:
+            tensors = self.splits[split]
+            for i in range(0, tensors[0].shape[0], FEATURE_CHUNK):
+                self.probe(*[t[i : i + FEATURE_CHUNK] for t in tensors])
+        finally:
+            handle.remove()
+            self.train_mode()
+        return torch.cat(captured)  # (N, ...) in data order
 
     def hit_max(self) -> bool:
         return self.options.max_steps is not None and self.global_step >= self.options.max_steps

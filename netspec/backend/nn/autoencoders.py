@@ -30,6 +30,11 @@ class Autoencoder(nn.Module):
         act: Callable[[torch.Tensor], torch.Tensor] = getattr(torch, self.act)
         return act(F.linear(x, self.W, self.c))  # (B, N)
 
+    def pictures(self) -> torch.Tensor:
+        """The filters report/unit_plots draws (the kind's `pictures` hook): a (pictures, input
+        features) tensor, one a row; here W, (N, D), each row in the input's layout."""
+        return self.W
+
     def decode(self, code: torch.Tensor) -> torch.Tensor:
         back = self.W.t() if self.V is None else self.V  # (D, N)
         act: Callable[[torch.Tensor], torch.Tensor] = getattr(torch, self.act)

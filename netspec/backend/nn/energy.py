@@ -23,6 +23,16 @@ class RBM(nn.Module):
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(F.linear(v, self.W, self.c))  # p(h=1 | v): (B, H)
 
+    @property
+    def gaussian_visible(self) -> bool:
+        """Real-valued visible units with unit variance, rather than Bernoulli ones."""
+        return self.kind == "gaussian"
+
+    def pictures(self) -> torch.Tensor:
+        """The filters report/unit_plots draws (the kind's `pictures` hook): a (pictures, input
+        features) tensor, one a row; here W, (H, V), each row in the visible units' layout."""
+        return self.W
+
     def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
         """E[v | h]: sigmoid for Bernoulli visible units, the linear mean for Gaussian ones."""
         pre = F.linear(h, self.W.t(), self.b)  # (B, V)

@@ -43,6 +43,11 @@ class SparseCode(nn.Module):
             z = z_next
         return z
 
+    def pictures(self) -> torch.Tensor:
+        """The atoms report/unit_plots draws (the kind's `pictures` hook): a (pictures, input
+        features) tensor, one a row; here D^T, (N, D), each row in the input's layout."""
+        return self.D.t()
+
     def reconstruct(self, z: torch.Tensor) -> torch.Tensor:
         return z @ self.D.t()  # (B, D)
 
