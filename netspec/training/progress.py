@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from netspec.training.metrics import HeadSpec
+
+if TYPE_CHECKING:
+    from netspec.training.objectives import UnitScore
 
 
 class Reporter(Protocol):
@@ -143,6 +146,21 @@ def metrics_table(metrics: Mapping[str, float], heads: Sequence[HeadSpec], split
     used = [i for i in range(len(header)) if i < 3 or any(r[i] for r in rows[1:])]
     widths = [max(len(r[i]) for r in rows) for i in used]
     lines = ["  ".join(r[i].ljust(w) for i, w in zip(used, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def scores_table(scores: Sequence[UnitScore]) -> str:
+    """A network without loss heads: per pretrained unit, each measure of its own objective on
+    every split (a free-energy gap on held-out splits only)."""
+    splits = [s for s in ("train", "val", "test") if any(s in x.values for x in scores)]
+    rows = [["unit", "method", "measure", *splits]]
+    for score in scores:
+        measure = score.measure.replace("_", " ")
+        rows.append(
+            [score.unit, score.method, measure, *(_cell(score.values.get(s)) for s in splits)]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 

@@ -29,6 +29,7 @@ from netspec.report.unit_plots import write_unit_plots
 from netspec.training import runs
 from netspec.training.distributed import shared
 from netspec.training.metrics import Evaluation, HeadSpec
+from netspec.training.objectives import UnitScore, unit_scores
 from netspec.training.pretrain.greedy import pretrain
 from netspec.training.progress import Reporter
 from netspec.training.runs import Checkpoint
@@ -36,6 +37,7 @@ from netspec.training.session import SPLITS, Session, Stopped, TrainError
 from netspec.training.supervised import supervised
 
 __all__ = [
+    "CheckpointScores",
     "TrainError",
     "TrainOptions",
     "TrainResult",
@@ -57,6 +59,9 @@ class TrainOptions:
     compile: bool = False  # torch.compile the objective
     epochs: int | None = None  # override every supervised stage's length
     steps: int | None = None
+    # one step of every stage (of each unit of a greedy stage), then the final evaluation and
+    # plots: a quick check that a spec trains end to end, as Lightning's fast_dev_run
+    smoke: bool = False
     max_steps: int | None = None  # stop, with a checkpoint, after this many optimizer steps
     checkpoint_every: int = 500  # steps between checkpoints inside step-based stages
     tensorboard: bool = False
@@ -80,6 +85,18 @@ class TrainResult:
     plots: list[Path]
     drawing: Path | None
     lowered: Lowered
+    # a network without loss heads: its pretrained units' objectives on every split
+    scores: list[UnitScore] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CheckpointScores:
+    """What `evaluate_checkpoint` measured: the heads' metrics on `split`, or `scores`."""
+
+    heads: tuple[HeadSpec, ...]
+    split: str
+    metrics: dict[str, float]
+    scores: list[UnitScore]
 
 
 # --- the plan -----------------------------------------------------------------------------------
@@ -100,6 +117,8 @@ def training_plan(compiled: Compiled, options: TrainOptions) -> TrainPlan:
 
 
 def _override(stage: StagePlan, options: TrainOptions) -> StagePlan:
+    if options.smoke:
+        return replace(stage, steps=1, epochs=None)
     if stage.kind != "supervised":
         return stage
     if options.epochs is not None:
@@ -222,13 +241,14 @@ def _settings(session: Session, file: str, compiled: Compiled) -> dict[str, Any]
         "compile": options.compile,
         "epochs_override": options.epochs,
         "steps_override": options.steps,
+        "smoke": options.smoke,
     }
 
 
 def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
     """Evaluate the final weights; write plots, the drawing and the manifest's ending."""
     split = next(s for s in ("test", "val", "train") if s in session.splits)
-    final = session.evaluate(split, confusion=split == "test")
+    final, scores = _evaluate(session, split)
     session.probe.eval()  # the trained model is handed back ready for inference
     run, rows = session.run, session.log.rows
     plots: list[Path] = []
@@ -245,7 +265,8 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
                 session.reporter.note(note)
                 drawing = None
     if session.main:
-        _ended(run, status, final={"split": split, **final.metrics})
+        by_split = {"by_split": {s.key: s.values for s in scores}} if scores else {}
+        _ended(run, status, final={"split": split, **final.metrics, **by_split})
     best = session.checkpoints / "best.safetensors"
     return TrainResult(
         run,
@@ -259,7 +280,17 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
         plots,
         drawing,
         session.lowered,
+        scores,
     )
+
+
+def _evaluate(session: Session, split: str) -> tuple[Evaluation, list[UnitScore]]:
+    """The heads' metrics on `split`; for a network with no loss head, its pretrained units'
+    own objectives instead (on every split, `split`'s also as the metrics)."""
+    if session.heads:
+        return session.evaluate(split, confusion=split == "test"), []
+    scores = unit_scores(session)
+    return Evaluation({s.key: s.values[split] for s in scores if split in s.values}, {}), scores
 
 
 def _confusions(session: Session, final: Evaluation) -> dict[str, tuple[np.ndarray, list[str]]]:
@@ -277,8 +308,9 @@ def evaluate_checkpoint(
     split: str = "test",
     options: TrainOptions | None = None,
     dataset: Dataset | None = None,
-) -> tuple[tuple[HeadSpec, ...], dict[str, float]]:
-    """The metrics of a checkpoint's model (`model/...` tensors) on one split."""
+) -> CheckpointScores:
+    """The metrics of a checkpoint's model (`model/...` tensors) on one split; for a network
+    without loss heads, its pretrained units' objectives (on every split)."""
     options = options or TrainOptions()
     name = options.network or next(iter(compiled.trains), None)
     if name is None or name not in compiled.trains:
@@ -290,4 +322,5 @@ def evaluate_checkpoint(
         raise TrainError(
             f"the data have no {split} split (set `{split}=` in the `data` source to hold one out)"
         )
-    return session.heads, session.evaluate(split).metrics
+    final, scores = _evaluate(session, split)
+    return CheckpointScores(session.heads, split, final.metrics, scores)
