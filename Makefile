@@ -20,8 +20,8 @@ demo: venv
 	$(BIN)/netspec train $(SPEC)
 
 lint: venv
-	$(BIN)/ruff check netspec tests bench
-	$(BIN)/ruff format --check netspec tests bench
+	$(BIN)/ruff check netspec tests bench examples
+	$(BIN)/ruff format --check netspec tests bench examples
 
 types: venv
 	$(BIN)/mypy

@@ -1,4 +1,5 @@
-"""Compile a zoo spec with the library API, walk its IR, and catch a spec with an error.
+"""Compile a zoo spec with the library API (`import netspec`, nothing else), walk its IR, and
+catch a spec with an error.
 
     python examples/compile_and_inspect.py                   # specs/cnn.net
     python examples/compile_and_inspect.py specs/residual.net depth=4
@@ -11,11 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from netspec.api import compile, compile_file, total_params
-from netspec.check import equation
-from netspec.diagnostics.core import NetspecError
-from netspec.diagnostics.render import render_text
-from netspec.ir import Graph, Role
+import netspec
 
 ZOO = Path(__file__).resolve().parent.parent / "specs"
 
@@ -30,21 +27,21 @@ network broken {
 """
 
 
-def describe(graph: Graph) -> None:
+def describe(graph: netspec.Graph) -> None:
     """Each node in dependency order: its inputs, output type, parameters and equation."""
-    print(f"network {graph.name}: {total_params(graph):,} parameters")
+    print(f"network {graph.name}: {netspec.total_params(graph):,} parameters")
     for node_id in graph.topo_order():
         node = graph.node(node_id)
         inputs = ", ".join(graph.inputs_of(node_id))
         line = f"  {node.role.value:<6} {node.id:<24} {node.kind:<14} {node.type!s:<14}"
-        if node.role is Role.UNIT:
+        if node.role is netspec.Role.UNIT:
             line += f" {node.meta['params']:>7,} params  <- {inputs}"
-        elif node.role is not Role.INPUT:
+        elif node.role is not netspec.Role.INPUT:
             line += f"                 <- {inputs}"
         print(line.rstrip())
     print("equations:")
     for node in graph.nodes():
-        text = equation(graph, node)
+        text = netspec.equation(graph, node)
         if text is not None:
             print(f"  {text}")
 
@@ -53,9 +50,9 @@ def main(argv: list[str]) -> int:
     spec = Path(argv[0]) if argv else ZOO / "cnn.net"
     overrides = dict(arg.split("=", 1) for arg in argv[1:])
     try:
-        compiled = compile_file(spec, overrides)
-    except NetspecError as exc:  # a spec with errors: every diagnostic, with source excerpts
-        print(render_text(exc.diagnostics, exc.sources), file=sys.stderr)
+        compiled = netspec.compile_file(spec, overrides)
+    except netspec.NetspecError as exc:  # every diagnostic of the spec, with source excerpts
+        print(netspec.render_text(exc.diagnostics, exc.sources), file=sys.stderr)
         return 1
     for graph in compiled.networks.values():
         describe(graph)
@@ -63,9 +60,9 @@ def main(argv: list[str]) -> int:
 
     print("compiling a spec with a shape error:")
     try:
-        compile(BROKEN, "broken.net")
-    except NetspecError as exc:
-        print(render_text(exc.diagnostics, exc.sources))
+        netspec.compile(BROKEN, "broken.net")
+    except netspec.NetspecError as exc:
+        print(netspec.render_text(exc.diagnostics, exc.sources))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""The library API: compile `.net` text or files into checked networks, or raise NetspecError."""
+"""The library API: compile `.net` text or files into checked networks, or raise NetspecError.
+Its torch side, `lower` and `export`, is `netspec.backend.api`."""
 
 from __future__ import annotations
 
@@ -150,4 +151,9 @@ def _order(d: Diagnostic) -> tuple[str, int]:
 
 
 def total_params(graph: Graph) -> int:
+    """The parameter count of a checked network: the sum over its units.
+
+    >>> total_params(compile("network n { input x: [4]  y = x -> dense(3) }").network())
+    15
+    """
     return sum(int(n.meta.get("params", 0)) for n in graph.nodes() if n.role is Role.UNIT)

@@ -27,12 +27,40 @@ from netspec.views import explain
 from netspec.views.draw import VIEWS, draw
 from netspec.views.render_dot import FORMATS, RenderError, render
 
+# Exit status when the reader of stdout went away (`netspec check FILE | head -1`): 128 + SIGPIPE,
+# what the shell reports for any Unix tool that a closed pipe stops, such as `yes | head -1`.
+# Not 0, which would claim the whole output arrived (a cut-off `draw -o -`), and not 1, which
+# here means the spec has errors.
+BROKEN_PIPE_STATUS = 141
+
 
 class _Usage(Exception):
     """A usage error: reported on stderr with exit status 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit status; a closed stdout ends it quietly."""
+    try:
+        try:
+            return _command(argv)
+        finally:
+            sys.stdout.flush()  # so a closed pipe raises here, not in a traceback at exit
+    except BrokenPipeError:  # the CLI writes to no pipe but stdout and stderr
+        _discard_stdout()
+        return BROKEN_PIPE_STATUS
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device: the interpreter flushes stdout once more at exit, and
+    what is left in its buffer would raise a second BrokenPipeError there."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, sys.stdout.fileno())
+    finally:
+        os.close(null)
+
+
+def _command(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     args.argv = ["netspec", *(sys.argv[1:] if argv is None else argv)]  # for the run's manifest
@@ -189,6 +217,12 @@ def _train_parser(sub: Any) -> None:
     )
     length.add_argument(
         "--steps", type=_positive, metavar="N", help="every supervised stage runs N steps"
+    )
+    length.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one step of every stage (of each unit of a greedy stage), then the final "
+        "evaluation and plots: a quick check that the spec trains end to end",
     )
     how.add_argument(
         "--max-steps",
@@ -482,6 +516,7 @@ def _train(args: argparse.Namespace) -> int:
         compile=args.compile,
         epochs=args.epochs,
         steps=args.steps,
+        smoke=args.smoke,
         max_steps=args.max_steps,
         tensorboard=args.tensorboard,
         quiet=args.quiet,
@@ -501,11 +536,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _summary(result: Any, quiet: bool) -> None:
-    from netspec.training.progress import metrics_table
+    from netspec.training.progress import metrics_table, scores_table
 
     if result.status == "stopped":
         print(f"stopped with a checkpoint; continue with --resume {result.run_dir}")
-    if not quiet and result.status == "done":
+    if not quiet and result.status == "done" and result.scores:
+        print(f"\nobjectives of the pretrained units of network {result.lowered.network}:")
+        print(scores_table(result.scores))
+    elif not quiet and result.status == "done":
         print(f"\n{result.split} metrics of network {result.lowered.network}:")
         print(metrics_table(result.metrics, result.heads, result.split))
     print(f"run:        {result.run_dir}")
@@ -523,18 +561,22 @@ def _eval(args: argparse.Namespace) -> int:
     compiled = _compile(args)
     _networks(compiled, args)
     _require_checkpoint(args.checkpoint)
-    from netspec.training.progress import metrics_table
+    from netspec.training.progress import metrics_table, scores_table
     from netspec.training.run import TrainError, TrainOptions, evaluate_checkpoint
     from netspec.training.runs import RunError
 
     options = TrainOptions(network=args.network, device=args.device, quiet=True)
     try:
-        heads, metrics = evaluate_checkpoint(compiled, Path(args.checkpoint), args.split, options)
+        scored = evaluate_checkpoint(compiled, Path(args.checkpoint), args.split, options)
     except (TrainError, RunError) as exc:
         print(f"netspec eval: {exc}", file=sys.stderr)
         return 1
+    if scored.scores:  # no loss heads: the pretrained units' objectives, on every split
+        print(f"objectives of the pretrained units in {args.checkpoint}:")
+        print(scores_table(scored.scores), end="")
+        return 0
     print(f"{args.split} metrics of {args.checkpoint}:")
-    print(metrics_table(metrics, heads, args.split), end="")
+    print(metrics_table(scored.metrics, scored.heads, args.split), end="")
     return 0
 
 

@@ -1,19 +1,25 @@
-"""The `netspec` command as a user runs it: `python -m netspec ...` in a subprocess.
+"""The `netspec` command: exit status 0 on success, 1 when the spec has errors, 2 on usage errors.
 
-Exit status: 0 on success, 1 when the spec has errors, 2 on usage errors.
+Most tests call `netspec.cli.main` in this process. One test per command runs
+`python -m netspec ...` in a subprocess, as a user does; so do the tests that need a fresh
+interpreter (torch-free start-up) or a real pipe (a reader that closes stdout early).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from netspec.cli import BROKEN_PIPE_STATUS, main
 from netspec.lang.parser import parse
 from netspec.lang.printer import format_module
 
@@ -50,19 +56,49 @@ network n {
 """
 
 
-def netspec(
-    *args: str, cwd: Path | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+ENV = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+
+
+def netspec(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m netspec ARGS` in a subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "netspec", *args],
         capture_output=True,
         text=True,
-        cwd=cwd or ROOT,
-        env=env,
-        input=stdin,
+        cwd=ROOT,
+        env=ENV,
         timeout=60,
     )
+
+
+@dataclass
+class Ran:
+    """What `main` returned and printed, named as `subprocess.CompletedProcess` names it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Cli = Callable[..., Ran]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """`netspec ARGS` in this process: `cli("check", path, stdin=...)`."""
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    def run(*args: str, stdin: str | None = None) -> Ran:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        capsys.readouterr()  # only this command's output
+        try:
+            status = main(list(args))
+        except SystemExit as exc:  # argparse: --help, --version and its usage errors
+            status = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        out, err = capsys.readouterr()
+        return Ran(status, out, err)
+
+    return run
 
 
 @pytest.fixture
@@ -102,8 +138,8 @@ def test_check_prints_units_shapes_and_parameter_counts(good: Path) -> None:
     assert "class(10)" in _row(out, "label")
 
 
-def test_check_reports_a_bad_spec_on_stderr_with_exit_1(bad: Path) -> None:
-    run = netspec("check", str(bad))
+def test_check_reports_a_bad_spec_on_stderr_with_exit_1(bad: Path, cli: Cli) -> None:
+    run = cli("check", str(bad))
     assert run.returncode == 1
     assert run.stdout == ""
     assert "error[E301]" in run.stderr
@@ -111,16 +147,16 @@ def test_check_reports_a_bad_spec_on_stderr_with_exit_1(bad: Path) -> None:
     assert "^" in run.stderr  # with a caret under the call
 
 
-def test_check_short_error_format(bad: Path) -> None:
-    run = netspec("check", str(bad), "--error-format", "short")
+def test_check_short_error_format(bad: Path, cli: Cli) -> None:
+    run = cli("check", str(bad), "--error-format", "short")
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()
     pattern = rf"^{re.escape(str(bad))}:3:\d+: error\[E301\]: "
     assert lines and re.match(pattern, lines[0]), run.stderr
 
 
-def test_check_json_error_format(bad: Path) -> None:
-    run = netspec("check", str(bad), "--error-format", "json")
+def test_check_json_error_format(bad: Path, cli: Cli) -> None:
+    run = cli("check", str(bad), "--error-format", "json")
     assert run.returncode == 1
     diagnostics = json.loads(run.stdout)
     assert [d["code"] for d in diagnostics] == ["E301"]
@@ -130,30 +166,30 @@ def test_check_json_error_format(bad: Path) -> None:
     assert primary and primary[0]["file"] == str(bad) and primary[0]["line"] == 3
 
 
-def test_check_json_on_a_syntax_error(tmp_path: Path) -> None:
+def test_check_json_on_a_syntax_error(tmp_path: Path, cli: Cli) -> None:
     path = tmp_path / "syntax.net"
     path.write_text("network n { input x = [4] }\n", encoding="utf-8")
-    run = netspec("check", str(path), "--error-format", "json")
+    run = cli("check", str(path), "--error-format", "json")
     assert run.returncode == 1
     assert [d["code"] for d in json.loads(run.stdout)] == ["E104"]
 
 
-def test_set_overrides_a_let_and_changes_shapes(good: Path) -> None:
-    run = netspec("check", str(good), "--set", "hidden=16")
+def test_set_overrides_a_let_and_changes_shapes(good: Path, cli: Cli) -> None:
+    run = cli("check", str(good), "--set", "hidden=16")
     assert run.returncode == 0, run.stderr
     assert "[16]" in _row(run.stdout, "h")
     assert "1,040" in _row(run.stdout, "h")  # 64*16 + 16
 
 
-def test_set_of_an_unknown_name_is_e213(good: Path) -> None:
-    run = netspec("check", str(good), "--set", "hiden=16")
+def test_set_of_an_unknown_name_is_e213(good: Path, cli: Cli) -> None:
+    run = cli("check", str(good), "--set", "hiden=16")
     assert run.returncode == 1
     assert "E213" in run.stderr
     assert "hidden" in run.stderr  # did you mean
 
 
-def test_check_reads_stdin() -> None:
-    run = netspec("check", "-", stdin=GOOD)
+def test_check_reads_stdin(cli: Cli) -> None:
+    run = cli("check", "-", stdin=GOOD)
     assert run.returncode == 0, run.stderr
     assert "network mlp" in run.stdout
 
@@ -172,15 +208,15 @@ def test_check_reads_stdin() -> None:
         ("check", "--error-format", "xml", "x.net"),
     ],
 )
-def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
-    run = netspec(*args)
+def test_usage_errors_exit_2(args: tuple[str, ...], cli: Cli) -> None:
+    run = cli(*args)
     assert run.returncode == 2, (run.stdout, run.stderr)
     assert run.stderr.strip()
     assert "Traceback" not in run.stderr
 
 
-def test_unknown_network_is_a_usage_error(good: Path) -> None:
-    run = netspec("check", str(good), "--network", "nope")
+def test_unknown_network_is_a_usage_error(good: Path, cli: Cli) -> None:
+    run = cli("check", str(good), "--network", "nope")
     assert run.returncode == 2
     assert "mlp" in run.stderr
 
@@ -188,14 +224,14 @@ def test_unknown_network_is_a_usage_error(good: Path) -> None:
 @pytest.mark.parametrize(
     "args", [("--help",), ("check", "--help"), ("explain", "--help"), ("fmt", "--help")]
 )
-def test_help_exits_0(args: tuple[str, ...]) -> None:
-    run = netspec(*args)
+def test_help_exits_0(args: tuple[str, ...], cli: Cli) -> None:
+    run = cli(*args)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("usage: netspec")
 
 
-def test_version() -> None:
-    run = netspec("--version")
+def test_version(cli: Cli) -> None:
+    run = cli("--version")
     assert run.returncode == 0
     assert run.stdout.startswith("netspec ")
 
@@ -212,19 +248,19 @@ def test_explain_file_prints_equations(good: Path) -> None:
     assert "total: 2,410 parameters" in out
 
 
-def test_explain_code() -> None:
-    run = netspec("explain", "E301")
+def test_explain_code(cli: Cli) -> None:
+    run = cli("explain", "E301")
     assert run.returncode == 0
     assert run.stdout.startswith("E301: ")
-    assert netspec("explain", "e301").stdout == run.stdout
+    assert cli("explain", "e301").stdout == run.stdout
 
 
-def test_explain_unknown_code_is_a_usage_error() -> None:
-    assert netspec("explain", "E999").returncode == 2
+def test_explain_unknown_code_is_a_usage_error(cli: Cli) -> None:
+    assert cli("explain", "E999").returncode == 2
 
 
-def test_explain_units_lists_every_family() -> None:
-    run = netspec("explain", "units")
+def test_explain_units_lists_every_family(cli: Cli) -> None:
+    run = cli("explain", "units")
     assert run.returncode == 0
     for word in (
         "dense(",
@@ -239,18 +275,18 @@ def test_explain_units_lists_every_family() -> None:
         assert word in run.stdout
 
 
-def test_explain_one_kind() -> None:
-    run = netspec("explain", "dense")
+def test_explain_one_kind(cli: Cli) -> None:
+    run = cli("explain", "dense")
     assert run.returncode == 0
     assert run.stdout.startswith("dense: ")
     assert "act (choice" in run.stdout
     assert "example:" in run.stdout
 
 
-def test_explain_train_lists_every_setting_and_catalogue_entry() -> None:
+def test_explain_train_lists_every_setting_and_catalogue_entry(cli: Cli) -> None:
     from netspec.plan import catalog
 
-    run = netspec("explain", "train")
+    run = cli("explain", "train")
     assert run.returncode == 0, run.stderr
     keys = catalog.SECTION_KEYS + catalog.SHARED_KEYS + catalog.STAGE_KEYS
     for key in keys:
@@ -261,14 +297,14 @@ def test_explain_train_lists_every_setting_and_catalogue_entry() -> None:
     assert "pcd(k=1, sparsity=0.0, target=0.05, average=0.0)" in run.stdout
 
 
-def test_explain_one_catalogue_entry() -> None:
-    run = netspec("explain", "pcd")
+def test_explain_one_catalogue_entry(cli: Cli) -> None:
+    run = cli("explain", "pcd")
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("pcd: persistent contrastive divergence")
     assert "(pretraining method)" in run.stdout
     assert "average (float, default 0.0)" in run.stdout
     assert "trains: rbm" in run.stdout
-    assert netspec("explain", "cosine").stdout.startswith("cosine: ")
+    assert cli("explain", "cosine").stdout.startswith("cosine: ")
 
 
 # --- fmt --------------------------------------------------------------------------------------
@@ -282,36 +318,57 @@ def test_fmt_prints_canonical_text(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == MESSY  # untouched without -w
 
 
-def test_fmt_check(tmp_path: Path) -> None:
+def test_fmt_check(tmp_path: Path, cli: Cli) -> None:
     messy, tidy = tmp_path / "messy.net", tmp_path / "tidy.net"
     messy.write_text(MESSY, encoding="utf-8")
     tidy.write_text(CANONICAL, encoding="utf-8")
-    run = netspec("fmt", "--check", str(messy))
+    run = cli("fmt", "--check", str(messy))
     assert run.returncode == 1
     assert "messy.net" in run.stderr
     assert run.stdout == ""
     assert messy.read_text(encoding="utf-8") == MESSY
-    run = netspec("fmt", "--check", str(tidy))
+    run = cli("fmt", "--check", str(tidy))
     assert run.returncode == 0, run.stderr
-    assert netspec("fmt", "--check", str(tidy), str(messy)).returncode == 1
+    assert cli("fmt", "--check", str(tidy), str(messy)).returncode == 1
 
 
-def test_fmt_write_rewrites_the_file(tmp_path: Path) -> None:
+def test_fmt_write_rewrites_the_file(tmp_path: Path, cli: Cli) -> None:
     path = tmp_path / "messy.net"
     path.write_text(MESSY, encoding="utf-8")
-    run = netspec("fmt", "-w", str(path))
+    run = cli("fmt", "-w", str(path))
     assert run.returncode == 0, run.stderr
     assert path.read_text(encoding="utf-8") == CANONICAL
-    assert netspec("fmt", "--check", str(path)).returncode == 0
+    assert cli("fmt", "--check", str(path)).returncode == 0
 
 
-def test_fmt_of_a_syntax_error_exits_1(tmp_path: Path) -> None:
+def test_fmt_of_a_syntax_error_exits_1(tmp_path: Path, cli: Cli) -> None:
     path = tmp_path / "broken.net"
     path.write_text("network n { y = x -> }\n", encoding="utf-8")
-    run = netspec("fmt", "-w", str(path))
+    run = cli("fmt", "-w", str(path))
     assert run.returncode == 1
     assert "E104" in run.stderr
     assert path.read_text(encoding="utf-8") == "network n { y = x -> }\n"
+
+
+# --- a reader that closes stdout early ---------------------------------------------------------
+def test_a_closed_stdout_ends_the_command_quietly_with_status_141(good: Path) -> None:
+    """`netspec check FILE | head -1`: the reader may go before netspec writes. Here it is gone
+    before netspec starts, so every write fails, as it does on a long output."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "netspec", "check", str(good)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert run.stderr == ""  # no BrokenPipeError traceback, no "Exception ignored"
+    assert run.returncode == BROKEN_PIPE_STATUS == 128 + 13  # as if SIGPIPE had stopped it
 
 
 # --- torch-free -------------------------------------------------------------------------------
@@ -331,13 +388,12 @@ print(json.dumps({"codes": codes, "heavy": heavy}))
 
 
 def test_check_explain_and_fmt_never_import_torch(good: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run(
         [sys.executable, "-c", TORCH_FREE, str(good)],
         capture_output=True,
         text=True,
         cwd=good.parent,
-        env=env,
+        env=ENV,
         timeout=60,
     )
     assert run.returncode == 0, run.stderr

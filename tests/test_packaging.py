@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import netspec
+
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(
@@ -24,6 +26,7 @@ USE_INSTALLED = r"""
 import importlib.resources, json, sys
 from pathlib import Path
 import netspec
+assert "torch" not in sys.modules, "import netspec imported torch"
 from netspec.lang.parser import grammar_text
 target = Path(sys.argv[1]).resolve()
 here = Path(netspec.__file__).resolve()
@@ -71,6 +74,8 @@ def test_the_installed_wheel_compiles_a_spec_with_its_own_grammar(tmp_path: Path
     assert "netspec/grammar/netspec.lark" in names
     assert "netspec/__init__.py" in names and "netspec/units/__init__.py" in names
     assert not any(n.startswith(("tests/", "specs/", "bench/")) for n in names)
+    lazy = {module.replace(".", "/") + ".py" for module in netspec._LAZY.values()}
+    assert lazy <= names, "a module that `netspec.<name>` imports on first use is not shipped"
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "netspec = netspec.cli:main" in zipfile.ZipFile(wheels[0]).read(entry_points).decode()
 
