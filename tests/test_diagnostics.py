@@ -1,5 +1,5 @@
 """Diagnostics: the renderers, `did_you_mean`, the syntax-mistake table, and that the invalid
-corpus under tests/cases/invalid covers every code of netspec/codes.py (and only those)."""
+corpus under tests/cases/invalid covers every code of netspec/diagnostics/codes.py (and only those)."""
 
 from __future__ import annotations
 
@@ -242,7 +242,7 @@ def test_every_code_has_a_case_that_produces_it(code: str) -> None:
 def test_every_code_a_case_produces_is_explained() -> None:
     produced = {code for _, codes in _corpus().values() for code in codes}
     missing = sorted(code for code in produced if code not in CODES)
-    assert not missing, f"codes produced but not listed in netspec/codes.py: {missing}"
+    assert not missing, f"codes produced but not listed in netspec/diagnostics/codes.py: {missing}"
     for code in produced:
         entry = CODES[code]
         assert entry.title and len(entry.explanation) > 40, code

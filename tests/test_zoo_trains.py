@@ -4,6 +4,7 @@ then the final evaluation, the plots and the drawing, as `netspec train` ends a 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -63,4 +64,41 @@ def _table(text: str, first: str) -> tuple[list[str], str]:
 
 
 def _numbers(row: str) -> list[float]:
-    return [float(v) for v in row.split() if v[0].isdigit()]
+    return [float(v) for v in row.split() if v.lstrip("-")[0].isdigit()]
+
+
+LONE_RBM = """
+network lone {
+    input pixels: [64]
+    h = rbm(pixels, 16)
+    output h
+}
+train lone {
+    data = digits(test=0.2, val=0.1, seed=0)
+    batch = 32
+    stage pre { greedy = [h]  method = pcd(k=1)  optimizer = sgd(lr=0.05)  epochs = 1 }
+}
+"""
+
+
+def test_a_lone_rbm_reports_its_monitors_the_same_at_every_evaluation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "lone.net"
+    spec.write_text(LONE_RBM)
+    assert main(["train", str(spec), "--smoke", "--runs", str(tmp_path / "runs"), "--quiet"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    ckpt = str(run / "checkpoints" / "last.safetensors")
+    capsys.readouterr()
+    outputs = []
+    for _ in range(2):  # pseudo-likelihood flips random bits: evaluation fixes their seed
+        assert main(["eval", str(spec), "--checkpoint", ckpt]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    header, _ = _table(outputs[0], "unit")
+    assert header == ["unit", "method", "measure", "train", "val", "test"]
+    cells = [re.split(r"\s{2,}", line) for line in outputs[0].splitlines()[2:] if line]
+    rows = {row[2]: row[3:] for row in cells}  # measure -> its values, train val test
+    assert set(rows) == {"reconstruction mse", "pseudo ll", "free energy gap"}
+    assert len(rows["reconstruction mse"]) == 3 and float(rows["pseudo ll"][0]) < 0
+    assert len(rows["free energy gap"]) == 2, "a gap between held-out and training data only"
