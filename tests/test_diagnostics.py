@@ -1,5 +1,6 @@
 """Diagnostics: the renderers, `did_you_mean`, the syntax-mistake table, and that the invalid
-corpus under tests/cases/invalid covers every code of netspec/diagnostics/codes.py (and only those)."""
+corpus under tests/cases/invalid covers every code of netspec/diagnostics/codes.py (and only
+those)."""
 
 from __future__ import annotations
 
