@@ -17,6 +17,7 @@ from safetensors import safe_open
 
 import netspec
 from netspec.backend.lower import lower
+from netspec.cli import main as cli_main
 from netspec.training import runs
 from netspec.training.metrics import batch_metrics, head_specs, probe
 from netspec.training.run import TrainError, TrainOptions, TrainResult, train
@@ -371,11 +372,23 @@ def test_cli_train_then_eval_a_zoo_spec(tmp_path: Path) -> None:
     evaluated = netspec_cli("eval", spec, "--checkpoint", ckpt, cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr
     assert "cross_entropy" in evaluated.stdout and "accuracy" in evaluated.stdout
-    missing = netspec_cli("eval", spec, "--checkpoint", ckpt, "--split", "val", cwd=tmp_path)
-    assert missing.returncode == 1 and "no val split" in missing.stderr
 
 
-def test_cli_runs_greedy_pretraining_then_fine_tuning(tmp_path: Path) -> None:
+def test_cli_eval_names_a_split_the_data_lack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = str(ROOT / "specs" / "logistic_regression.net")
+    assert cli_main(["train", spec, "--smoke", "--runs", str(tmp_path), "--quiet"]) == 0
+    (folder,) = tmp_path.iterdir()
+    ckpt = str(folder / "checkpoints" / "last.safetensors")
+    capsys.readouterr()
+    assert cli_main(["eval", spec, "--checkpoint", ckpt, "--split", "val"]) == 1
+    assert "no val split" in capsys.readouterr().err
+
+
+def test_cli_runs_greedy_pretraining_then_fine_tuning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = tmp_path / "stack.net"
     spec.write_text(
         "network stack { input bits: [16]  input kind: class(2)\n"
@@ -384,8 +397,8 @@ def test_cli_runs_greedy_pretraining_then_fine_tuning(tmp_path: Path) -> None:
         "  stage pre { greedy = [h]  method = pcd(k=1)  optimizer = sgd(lr=0.1)  epochs = 2 }\n"
         "  stage tune { optimizer = adam(lr=0.01)  epochs = 2 } }\n"
     )
-    result = netspec_cli("train", str(spec), "--quiet", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["train", str(spec), "--quiet"]) == 0
     (run,) = (tmp_path / "runs").iterdir()
     with (run / "metrics.csv").open() as f:
         stages = [row["stage"] for row in csv.DictReader(f)]
