@@ -23,9 +23,14 @@ class Reporter(Protocol):
 
 
 def epoch_line(row: Mapping[str, Any], epochs: int, heads: Sequence[HeadSpec]) -> str:
-    """`stage finetune  epoch 3/30  loss 0.412  val_loss 0.398  val_acc 0.951  1.2s`."""
+    """`stage finetune  epoch 3/30  loss 0.412  val_loss 0.398  val_acc 0.951  1.2s`; a greedy
+    stage's rows name their rule's objective instead of `loss` (`reconstruction_mse 0.031
+    pseudo_ll -0.412`)."""
     parts = [f"stage {row['stage']}", f"epoch {row['epoch']}/{epochs}"]
-    parts.append(f"loss {_num(row.get('train/loss'))}")
+    # `train/loss` holds a pretraining rule's own objective, which `objective` names
+    parts.append(f"{row.get('objective', 'loss')} {_num(row.get('train/loss'))}")
+    if "train/pseudo_ll" in row:
+        parts.append(f"pseudo_ll {_num(row['train/pseudo_ll'])}")
     split = "val" if "val/loss" in row else "test" if "test/loss" in row else None
     if split is not None:
         parts.append(f"{split}_loss {_num(row.get(f'{split}/loss'))}")

@@ -1,11 +1,14 @@
 """The reference pages `netspec explain` prints for a topic rather than a spec: the unit catalogue
-and one kind, and the `train` catalogues (settings, data sources, optimizers, schedules,
-pretraining methods) and one entry. All read from the registries, so they cannot go stale."""
+and one kind, the `train` catalogues (settings, data sources, optimizers, schedules, pretraining
+methods), one entry and one setting; and, for a word that is no topic, the closest ones. All read
+from the registries, so they cannot go stale."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from netspec.diagnostics.codes import CODES
+from netspec.diagnostics.core import did_you_mean
 from netspec.plan import catalog
 from netspec.units import REGISTRY
 from netspec.units.base import ParamSpec
@@ -91,23 +94,62 @@ def _setting_doc(name: str) -> str:
     return spec.doc if spec.default is None else f"{spec.doc} (default {show(spec.default)})"
 
 
+# The train settings by where they may be written: the listing's title, a setting page's line.
+SETTING_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("section settings", "a setting of the train section", catalog.SECTION_KEYS),
+    (
+        "settings of the section that stages inherit, or of one stage",
+        "a setting of the train section, which its stages inherit, or of one stage",
+        catalog.SHARED_KEYS,
+    ),
+    ("stage settings", "a setting of one stage", catalog.STAGE_KEYS),
+)
+SETTINGS = tuple(name for _, _, keys in SETTING_GROUPS for name in keys)
+
+# The settings whose value is a call of one catalogue, whose entries their pages list.
+_SETTING_CATALOGUES: dict[str, Mapping[str, catalog.Entry]] = {
+    "data": catalog.SOURCES,
+    "optimizer": catalog.OPTIMIZERS,
+    "schedule": catalog.SCHEDULES,
+    "method": catalog.METHODS,
+}
+
+
+def _entry_lines(entries: Mapping[str, catalog.Entry]) -> list[str]:
+    return [f"  {_signature(e.name, e.params)}  {e.doc}" for e in entries.values()]
+
+
 def train_listing() -> str:
     """The settings of a train section or stage, then every catalogue entry with its
     signature."""
-    groups = {
-        "section settings": catalog.SECTION_KEYS,
-        "settings of the section that stages inherit, or of one stage": catalog.SHARED_KEYS,
-        "stage settings": catalog.STAGE_KEYS,
-    }
-    width = max(len(name) for keys in groups.values() for name in keys)
+    width = max(len(name) for name in SETTINGS)
     lines = []
-    for title, keys in groups.items():
+    for title, _, keys in SETTING_GROUPS:
         lines.append(f"{title}:")
         lines += [f"  {name:<{width}}  {_setting_doc(name)}" for name in keys]
     for title, _, entries in CATALOGUES:
         lines.append(f"{title}:")
-        for entry in entries.values():
-            lines.append(f"  {_signature(entry.name, entry.params)}  {entry.doc}")
+        lines += _entry_lines(entries)
+    return "\n".join(lines) + "\n"
+
+
+def setting_page(name: str) -> str:
+    """One train setting: what it sets, where it may be written, and the entries it takes.
+
+    >>> setting_page("clip").splitlines()[1]
+    '  (a setting of the train section, which its stages inherit, or of one stage)'
+    """
+    where = next(where for _, where, keys in SETTING_GROUPS if name in keys)
+    lines = [f"{name}: {_setting_doc(name)}", f"  ({where})"]
+    spec = catalog.SCALARS.get(name)
+    if spec is not None:
+        lines.append(
+            f"  one of: {', '.join(spec.choices)}" if spec.choices else f"  type: {spec.type}"
+        )
+    if name in _SETTING_CATALOGUES:
+        entries = _SETTING_CATALOGUES[name]
+        lines.append(next(f"{title}:" for title, _, e in CATALOGUES if e is entries))
+        lines += _entry_lines(entries)
     return "\n".join(lines) + "\n"
 
 
@@ -129,3 +171,41 @@ def entry_page(name: str) -> str:
     if name in catalog.METHODS:
         lines.append(f"  trains: {', '.join(catalog.method_kinds(name))}")
     return "\n".join(lines) + "\n"
+
+
+def topic_page(name: str) -> str | None:
+    """The page of a topic other than a diagnostic code: `units`, `train`, a unit kind, a
+    catalogue entry or a train setting; None when `name` is none of them."""
+    if name == "units":
+        return unit_listing()
+    if name == "train":
+        return train_listing()
+    if name in REGISTRY:
+        return unit_page(name)
+    if catalogue_entry(name) is not None:
+        return entry_page(name)
+    if name in SETTINGS:
+        return setting_page(name)
+    return None
+
+
+def topics() -> list[str]:
+    """Every word `netspec explain` has a page for, diagnostic codes included."""
+    names = ["units", "train", *REGISTRY, *CODES, *SETTINGS]
+    names += [name for _, _, entries in CATALOGUES for name in entries]
+    return names
+
+
+def unknown_topic(word: str) -> str:
+    """What to say about a word that is neither a spec file nor a topic.
+
+    >>> unknown_topic("dens").splitlines()[0]
+    '`dens` is neither a spec file nor a topic; did you mean `dense`?'
+    """
+    hint = did_you_mean(word, topics())
+    first = f"`{word}` is neither a spec file nor a topic" + (f"; {hint}" if hint else "")
+    rest = (
+        "  (`netspec explain units` lists the unit kinds, `netspec explain train` the train "
+        "settings and catalogue entries)"
+    )
+    return f"{first}\n{rest}"

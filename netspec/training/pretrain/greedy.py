@@ -113,6 +113,7 @@ class Greedy:
             "step": steps,
             "unit": step.name,
             "method": step.method.name,
+            "objective": rule.objective,  # what `train/loss` measures, for the console line
             "train/loss": monitors.pop("loss"),
         }
         row.update({f"train/{k}": v for k, v in monitors.items()})
