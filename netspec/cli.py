@@ -1,6 +1,6 @@
-"""The `netspec` command line: check, explain, draw, fmt, train and eval. Exit 0 on success, 1 when
-the spec has errors (or, when training, the data or the loss do), 2 on usage errors. Only `train`
-and `eval` import torch, and only once the spec has been checked."""
+"""The `netspec` command line: check, explain, draw, fmt, train, eval, export, sample and compare.
+Exit 0 on success, 1 when the spec has errors (or, when training, the data or the loss do), 2 on
+usage errors. Only `train` and `eval` import torch, and only once the spec has been checked."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from netspec.diagnostics.render import render_json, render_short, render_text
 from netspec.ir import Graph, Role
 from netspec.lang.parser import parse
 from netspec.lang.printer import format_module
-from netspec.units import REGISTRY
 from netspec.views import explain
 from netspec.views.draw import VIEWS, draw
 from netspec.views.render_dot import FORMATS, RenderError, render
@@ -103,11 +102,12 @@ def _parser() -> argparse.ArgumentParser:
         "`netspec explain E301` explains a diagnostic code; `netspec explain units` lists unit "
         "kinds; `netspec explain dense` shows one kind's parameters; `netspec explain train` "
         "lists train settings, data sources, optimizers, schedules and pretraining methods; "
-        "`netspec explain pcd` shows one of them.",
+        "`netspec explain pcd` or `netspec explain early_stop` shows one of them.",
     )
     _spec_options(
         explain,
-        what="a .net file, a code like E301, `units`, a unit kind, `train`, or a catalogue entry",
+        what="a .net file, a code like E301, `units`, a unit kind, `train`, a catalogue entry "
+        "or a train setting",
     )
     explain.set_defaults(run=_explain)
 
@@ -161,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     _eval_parser(sub)
     _export_parser(sub)
     _sample_parser(sub)
+    _compare_parser(sub)
     return parser
 
 
@@ -223,6 +224,14 @@ def _train_parser(sub: Any) -> None:
         action="store_true",
         help="one step of every stage (of each unit of a greedy stage), then the final "
         "evaluation and plots: a quick check that the spec trains end to end",
+    )
+    how.add_argument(
+        "--skip-stage",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave out this stage of the `train` section (repeatable): "
+        "`--skip-stage pretrain` trains without pretraining",
     )
     how.add_argument(
         "--max-steps",
@@ -367,17 +376,14 @@ def _explain(args: argparse.Namespace) -> int:
             raise _Usage(f"no diagnostic code {topic}")
         print(page, end="")
         return 0
-    pages = {"units": explain.unit_listing, "train": explain.train_listing}
-    if topic in pages:
-        print(pages[topic](), end="")
-        return 0
-    if not Path(topic).exists():
-        if topic in REGISTRY:
-            print(explain.unit_page(topic), end="")
+    # `units` and `train` win over a file of that name; the other topics give way to files
+    if topic in ("units", "train") or not Path(topic).exists():
+        page = explain.topic_page(topic)
+        if page is not None:
+            print(page, end="")
             return 0
-        if explain.catalogue_entry(topic) is not None:
-            print(explain.entry_page(topic), end="")
-            return 0
+        if not _names_a_file(topic):
+            raise _Usage(explain.unknown_topic(topic))
     compiled = _compile(args)
     for graph in _networks(compiled, args):
         print(f"network {graph.name}")
@@ -391,6 +397,11 @@ def _explain(args: argparse.Namespace) -> int:
                 print(f"  {line}" + (f"    [{count:,} params]" if count else ""))
         print(f"  total: {total_params(graph):,} parameters\n")
     return 0
+
+
+def _names_a_file(word: str) -> bool:
+    """Whether a word that is no topic was meant as a path (so "no such file" is the answer)."""
+    return word == "-" or word.endswith(".net") or "/" in word or os.sep in word
 
 
 def _draw(args: argparse.Namespace) -> int:
@@ -477,8 +488,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _resumed(args: argparse.Namespace) -> None:
-    """A resumed run keeps its --set, --network, --seed, --epochs and --steps (and, unless given,
-    --threads and --compile): left out, they come from its manifest; different, exit 2."""
+    """A resumed run keeps its --set, --network, --seed, --epochs, --steps and --skip-stage (and,
+    unless given, --threads and --compile): left out, they come from its manifest; different,
+    exit 2."""
     try:
         manifest = json.loads((Path(args.resume) / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -495,6 +507,11 @@ def _resumed(args: argparse.Namespace) -> None:
         setattr(args, key, value)
     args.threads = args.threads or manifest.get("threads")
     args.compile = args.compile or bool(manifest.get("compile"))
+    skipped: list[str] = manifest.get("skip_stages", [])
+    if args.skip_stage and set(args.skip_stage) != set(skipped):
+        shown = ", ".join(skipped) or "none"
+        raise _Usage(f"--skip-stage differs from the run's ({shown}); a resumed run keeps it")
+    args.skip_stage = args.skip_stage or skipped
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -502,7 +519,7 @@ def _train(args: argparse.Namespace) -> int:
         _resumed(args)
     compiled = _compile(args)  # spec errors stop here, before torch is imported
     _networks(compiled, args)  # an unknown --network is a usage error, as for the other commands
-    from netspec.training.run import TrainError, TrainOptions, train
+    from netspec.training.run import SkipError, TrainError, TrainOptions, train
     from netspec.training.runs import RunError
 
     options = TrainOptions(
@@ -521,10 +538,13 @@ def _train(args: argparse.Namespace) -> int:
         tensorboard=args.tensorboard,
         quiet=args.quiet,
         overrides=_overrides(args),
+        skip_stages=tuple(args.skip_stage),
         argv=args.argv,
     )
     try:
         result = train(compiled, options)
+    except SkipError as exc:  # raised before any work, so no run folder is left behind
+        raise _Usage(str(exc)) from None
     except (TrainError, RunError) as exc:
         print(f"netspec train: {exc}", file=sys.stderr)
         return 1
@@ -689,6 +709,43 @@ def _sample(args: argparse.Namespace) -> int:
         f"{samples.stack.describe(graph)} after {args.steps} Gibbs steps in "
         f"`{graph.node(samples.stack.top).label}`"
     )
+    return 0
+
+
+# --- compare --------------------------------------------------------------------------------------
+
+
+def _compare_parser(sub: Any) -> None:
+    compare = sub.add_parser(
+        "compare",
+        help="runs side by side: a table of final metrics, the curves on one figure",
+        description="Read the run folders' manifest.json and metrics.jsonl; print their final "
+        "metrics side by side (one column per run) and plot their loss and metric curves "
+        "together (supervised stages aligned, pretraining objectives on a panel of their own).",
+    )
+    compare.add_argument("runs", nargs="+", metavar="RUN", help="run folders (two or more)")
+    compare.add_argument(
+        "-o", "--output", metavar="PLOT", default="compare.png", help="default: compare.png"
+    )
+    compare.set_defaults(run=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    if len(args.runs) < 2:
+        raise _Usage("give two or more run folders to compare")
+    from netspec.report.compare import CompareError, compare_plot, final_table, read_runs
+
+    try:
+        records = read_runs([Path(r) for r in args.runs])
+    except CompareError as exc:
+        print(f"netspec compare: {exc}", file=sys.stderr)
+        return 1
+    print(final_table(records), end="")
+    try:
+        compare_plot(records, Path(args.output))
+    except OSError as exc:
+        raise _Usage(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"wrote {args.output}")
     return 0
 
 

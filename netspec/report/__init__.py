@@ -1,2 +1,3 @@
 """What a run leaves to look at: curve and confusion plots (`plots`), pictures of learned
-units (`unit_plots`) and samples from RBM stacks (`sample`). Torch-side."""
+units (`unit_plots`), samples from RBM stacks (`sample`) and runs side by side (`compare`, which
+reads only run folders and needs no torch). Torch-side."""

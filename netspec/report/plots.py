@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from netspec.api import Compiled
-from netspec.training.metrics import HeadSpec
+
+if TYPE_CHECKING:  # torch-side; not imported at run time, so `netspec compare` needs no torch
+    from netspec.training.metrics import HeadSpec
 
 SPLITS = ("train", "val", "test")
 Row = Mapping[str, Any]

@@ -23,6 +23,7 @@ import numpy as np
 from netspec.api import Compiled
 from netspec.backend.lower import Lowered
 from netspec.data.loading import Dataset
+from netspec.diagnostics.core import did_you_mean
 from netspec.plan.plans import StagePlan, TrainPlan
 from netspec.report.plots import write_drawing, write_plots
 from netspec.report.unit_plots import write_unit_plots
@@ -38,6 +39,7 @@ from netspec.training.supervised import supervised
 
 __all__ = [
     "CheckpointScores",
+    "SkipError",
     "TrainError",
     "TrainOptions",
     "TrainResult",
@@ -69,6 +71,7 @@ class TrainOptions:
     drawing: bool = True
     quiet: bool = False
     overrides: Mapping[str, str] = field(default_factory=dict)  # the --set values, for the record
+    skip_stages: tuple[str, ...] = ()  # names of `train` stages to leave out (--skip-stage)
     argv: Sequence[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -99,21 +102,50 @@ class CheckpointScores:
     scores: list[UnitScore]
 
 
+class SkipError(TrainError):
+    """A `skip_stages` that names no stage of the plan, or every stage (a usage error)."""
+
+
 # --- the plan -----------------------------------------------------------------------------------
 
 
 def training_plan(compiled: Compiled, options: TrainOptions) -> TrainPlan:
-    """The network's plan with --epochs/--steps applied; TrainError when it cannot run."""
+    """The network's plan without the skipped stages, with --epochs/--steps applied; TrainError
+    when it cannot run."""
     name = options.network or next(iter(compiled.trains), None) or next(iter(compiled.networks), "")
     if name not in compiled.trains:
         known = ", ".join(compiled.trains) or "none"
         raise TrainError(f"network `{name}` has no `train` section (trainable networks: {known})")
     plan = compiled.trains[name]
-    stages = tuple(_override(s, options) for s in plan.stages)
+    kept = _without(plan.stages, options.skip_stages)
+    stages = tuple(_override(s, options) for s in kept)
     for stage in stages:
         if stage.kind not in EXECUTORS:
             raise TrainError(_unsupported(stage))
     return replace(plan, stages=stages)
+
+
+def _without(stages: Sequence[StagePlan], skip: Sequence[str]) -> tuple[StagePlan, ...]:
+    """`stages` less those named in `skip`; SkipError for a name that is no stage, or when
+    nothing would be left to run."""
+    names = [s.name for s in stages]
+    for name in skip:
+        if name not in names:
+            hint = did_you_mean(name, names)
+            raise SkipError(
+                f"--skip-stage {name}: the `train` section has no stage `{name}` "
+                f"(stages: {', '.join(names)})" + (f"; {hint}" if hint else "")
+            )
+    kept = tuple(s for s in stages if s.name not in skip)
+    if not kept:
+        raise SkipError(f"--skip-stage leaves no stage to run (stages: {', '.join(names)})")
+    return kept
+
+
+def _skipped(compiled: Compiled, network: str, skip: Sequence[str]) -> list[str]:
+    """The skipped stages' names in the order the `train` section runs them (for the record:
+    the same skips given in another order are the same run)."""
+    return [s.name for s in compiled.trains[network].stages if s.name in skip]
 
 
 def _override(stage: StagePlan, options: TrainOptions) -> StagePlan:
@@ -242,6 +274,7 @@ def _settings(session: Session, file: str, compiled: Compiled) -> dict[str, Any]
         "epochs_override": options.epochs,
         "steps_override": options.steps,
         "smoke": options.smoke,
+        "skip_stages": _skipped(compiled, session.plan.network, options.skip_stages),
     }
 
 

@@ -361,7 +361,10 @@ RESUME_KEYS = (
     "epochs_override",
     "steps_override",
     "smoke",
+    "skip_stages",
 )
+# What a manifest written before a setting existed meant by leaving it out.
+RESUME_DEFAULTS: dict[str, Any] = {"skip_stages": [], "smoke": False}
 
 
 def manifest(
@@ -380,7 +383,7 @@ def manifest(
 
 def check_resume(manifest: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
     for key in RESUME_KEYS:
-        if manifest.get(key) == settings.get(key):
+        if manifest.get(key, RESUME_DEFAULTS.get(key)) == settings.get(key):
             continue
         if key == "spec_sha256":
             files = [str(settings.get("spec")), *settings.get("spec_uses", [])]
