@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from netspec.report.plots import SPLITS, _pyplot, _stage_marks
+from netspec.views.table import columns
 
 Row = Mapping[str, Any]
 LINESTYLES = {"train": "-", "val": "--", "test": ":"}
@@ -111,9 +112,7 @@ def final_table(records: Sequence[RunRecord]) -> str:
     keys = dict.fromkeys(k for f in finals for k in f if k != "split")
     lines.append(["split", *(_cell(f.get("split")) for f in finals)])
     lines += [[key, *(_cell(f.get(key)) for f in finals)] for key in keys]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
-    return "\n".join(t.rstrip() for t in text) + "\n"
+    return columns(lines)
 
 
 def _cell(value: Any) -> str:

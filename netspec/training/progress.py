@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from netspec.training.metrics import HeadSpec
+from netspec.views.table import columns
 
 if TYPE_CHECKING:
     from netspec.training.objectives import UnitScore
@@ -149,9 +150,7 @@ def metrics_table(metrics: Mapping[str, float], heads: Sequence[HeadSpec], split
     if len(heads) > 1:
         rows.append(["total", "weighted", _cell(metrics.get("loss")), "", "", ""])
     used = [i for i in range(len(header)) if i < 3 or any(r[i] for r in rows[1:])]
-    widths = [max(len(r[i]) for r in rows) for i in used]
-    lines = ["  ".join(r[i].ljust(w) for i, w in zip(used, widths, strict=True)) for r in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return columns([[r[i] for i in used] for r in rows])
 
 
 def scores_table(scores: Sequence[UnitScore]) -> str:
@@ -164,9 +163,7 @@ def scores_table(scores: Sequence[UnitScore]) -> str:
         rows.append(
             [score.unit, score.method, measure, *(_cell(score.values.get(s)) for s in splits)]
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return columns(rows)
 
 
 def _cell(value: float | None) -> str:
