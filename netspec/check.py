@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from netspec.diagnostics.core import Diagnostic, error
+from netspec.equations.expr import Equations, summary
 from netspec.ir import Graph, Node, Role
 from netspec.lang.source import Sources, Span
 from netspec.units import REGISTRY
@@ -91,16 +92,36 @@ def _text(sources: Sources, node: Node) -> str:
     return " ".join(text[node.span.start : node.span.end].split())
 
 
-def equation(graph: Graph, node: Node) -> str | None:
-    """The unit's equation with its parameter shapes (for `explain`), once check typed it."""
+def equations(graph: Graph, node: Node, links: bool = True) -> Equations | None:
+    """What a unit or loss computes, as equations (once check typed it); `links` also asks its
+    inputs which link function each is (a loss reads that link's logits)."""
     if node.role not in (Role.UNIT, Role.LOSS) or node.type is None:
         return None
+    found = REGISTRY[node.kind].equation(context(graph, node, links))
+    if isinstance(found, str):  # a kind registered by a plugin that gives only text
+        return Equations(output=node.label, forward=(), notes=(found,))
+    return found
+
+
+def context(graph: Graph, node: Node, links: bool = True) -> EquationContext:
+    """What a kind's equation rules see of a typed node: names, types, parameters, links."""
     ins = [graph.node(i) for i in graph.inputs_of(node.id)]
-    ctx = EquationContext(
+    return EquationContext(
         name=node.label,
         inputs=tuple(i.label for i in ins),
         in_types=tuple(i.type for i in ins),  # type: ignore[misc]
-        out_type=node.type,
+        out_type=node.type,  # type: ignore[arg-type]
         params=node.params,
+        in_links=tuple(_link(graph, i) for i in ins) if links else (),
     )
-    return REGISTRY[node.kind].equation(ctx)
+
+
+def _link(graph: Graph, node: Node) -> str:
+    found = equations(graph, node, links=False)
+    return found.link if found is not None else ""
+
+
+def equation(graph: Graph, node: Node) -> str | None:
+    """The unit's equations on one line, with its tensors' shapes (a drawing's tooltip)."""
+    found = equations(graph, node)
+    return None if found is None else summary(found)

@@ -243,9 +243,22 @@ def test_explain_file_prints_equations(good: Path) -> None:
     out = run.stdout
     assert "network mlp" in out
     assert "x: [1, 8, 8]  (observed)" in out
-    assert re.search(r"^\s+h = relu\(W \S+ \+ b\)\s+W: 32x64, b: 32", out, re.M), out
-    assert re.search(r"^\s+y = W h \+ b\s+W: 10x32, b: 10", out, re.M), out
+    assert "  h: dense(hidden, act=relu)    [2,080 params: W_h: 32x64, b_h: 32]\n" in out
+    assert "    z_h = W_h h.flatten + b_h\n    h = relu(z_h)\n" in out
+    assert "    y = W_y h + b_y\n" in out
     assert "total: 2,410 parameters" in out
+    assert "backward" not in out
+
+
+def test_explain_backward_walks_the_chain_rule_from_the_loss(good: Path) -> None:
+    out = netspec("explain", str(good), "--backward").stdout
+    walk = out[out.index("backward:") :]
+    order = [line.split(":")[0].strip() for line in walk.splitlines() if line[2:3] != " "]
+    assert order[1:5] == ["cross_entropy(y, label)", "y", "h", "h.flatten"], order
+    assert "delta_y = (softmax(y) - onehot(label)) / N" in walk  # the loss reads logits
+    assert re.search(r"dL/dW_h = sum_n delta_z_h h.flatten\^T\s+\[32, 64\]", walk), walk
+    assert re.search(r"delta_z_h = delta_h \* \[z_h > 0\]", walk), walk
+    assert "softmax(z)_k = exp(z_k) / sum_j exp(z_j)" in out  # defined once, below
 
 
 def test_explain_code(cli: Cli) -> None:

@@ -69,10 +69,10 @@ def test_an_unknown_word_suggests_the_closest_topic(
 def test_a_word_far_from_every_topic_gets_no_suggestion(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _, err = explain_word("backprop", capsys)
+    code, _, err = explain_word("zeppelin", capsys)
     assert code == 2
     assert err.splitlines() == [
-        "netspec explain: `backprop` is neither a spec file nor a topic",
+        "netspec explain: `zeppelin` is neither a spec file nor a topic",
         "  (`netspec explain units` lists the unit kinds, `netspec explain train` the train "
         "settings and catalogue entries)",
     ]
@@ -95,3 +95,20 @@ def test_a_file_named_like_a_topic_is_explained_as_a_spec(
     code, out, err = explain_word("dense", capsys)
     assert (code, err) == (0, "")
     assert out.startswith("network tiny\n")
+
+
+@pytest.mark.parametrize("name", [e.name for e in catalog.OPTIMIZERS.values()])
+def test_an_optimizers_page_gives_its_update_rule(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = explain_word(name, capsys)
+    rule = out[out.index("update, at every step") :]
+    assert "theta = theta - lr * " in rule, out  # the printed rule names the parameters
+
+
+def test_backprop_has_a_page_with_a_worked_walk(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = explain_word("backprop", capsys)
+    assert code == 0
+    assert "netspec explain FILE --backward" in out
+    assert "delta_z_y = (y - onehot(t)) / N" in out  # softmax and cross-entropy together
+    assert "delta_z_h = delta_h * h * (1 - h)" in out  # the sigmoid's derivative

@@ -98,8 +98,10 @@ CODES: dict[str, Code] = {
     ),
     "E213": Code(
         "bad command-line override",
-        "`--set name=value` must name a top-level `let` of the spec and give a value written as "
-        "in the language: a number, a name, a string or a list.",
+        "`--set name=value` must name a top-level `let` of the spec, a train setting "
+        "(`epochs`), one stage's setting (`finetune.batch`) or a named loss's parameter "
+        "(`reconstruct.weight`), and give a value written as in the language: a number, a "
+        "name, a string or a list.",
     ),
     "E214": Code(
         "value where a tensor is expected",
@@ -170,7 +172,8 @@ CODES: dict[str, Code] = {
     "E404": Code(
         "value out of range",
         "A parameter, size or count has the right type but an impossible value, e.g. a negative "
-        "size or a dropout probability of 1.",
+        "size or a dropout probability of 1, or values that do not go together (`sparsity` "
+        "on an autoencoder whose codes are not sigmoid probabilities).",
     ),
     "E405": Code(
         "too many arguments",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from netspec.equations import links
+from netspec.equations.expr import Eq, Equations, delta, sym
 from netspec.types import TensorType
 from netspec.units.base import (
     Drawing,
@@ -43,21 +45,33 @@ def elementwise_sample(rng: random.Random, kind: UnitKind) -> Sample:
     return Sample((declare(dims),), draw_params(rng, kind.signature), sizes=sequence_sizes(rng))
 
 
-def _eq(formula: str) -> EquationRule:
-    def equation(c: EquationContext) -> str:
-        return f"{c.name} = " + formula.format(x=c.inputs[0], **c.params)
+def _eq(act: str) -> EquationRule:
+    """y = act(x) elementwise, and delta_x = delta_y * act'(x) (equations/links.py)."""
+
+    def equation(c: EquationContext) -> Equations:
+        x, y, dy = sym(c.inputs[0]), sym(c.name), sym(delta(c.name))
+        slope = float(c.params.get("slope", 0.01))  # type: ignore[arg-type]
+        # A sigmoid is a link: a bce loss reading its value starts at the delta of its input.
+        is_link = act == "sigmoid"
+        return Equations(
+            output=c.name,
+            forward=(Eq(c.name, links.apply(act, x, slope)),),
+            backward=(Eq(delta(c.inputs[0]), links.backward(act, x, y, dy, slope)),),
+            link=act if is_link else "",
+            logits=c.inputs[0] if is_link else "",
+        )
 
     return equation
 
 
-def _kind(name: str, doc: str, formula: str, params: tuple[ParamSpec, ...] = ()) -> UnitKind:
+def _kind(name: str, doc: str, params: tuple[ParamSpec, ...] = ()) -> UnitKind:
     return UnitKind(
         name=name,
         family="activations",
         doc=doc,
         signature=Signature(params=params),
         shape=elementwise(name),
-        equation=_eq(formula),
+        equation=_eq(name),
         example=f"input x: [16]\ny = x -> {name}",
         drawing=Drawing(neurons="fold"),
         samples=elementwise_sample,
@@ -65,15 +79,14 @@ def _kind(name: str, doc: str, formula: str, params: tuple[ParamSpec, ...] = ())
 
 
 KINDS = (
-    _kind("sigmoid", "Logistic sigmoid, squashing to (0, 1).", "1 / (1 + exp(-{x}))"),
-    _kind("tanh", "Hyperbolic tangent, squashing to (-1, 1).", "tanh({x})"),
-    _kind("relu", "Rectified linear unit.", "max(0, {x})"),
+    _kind("sigmoid", "Logistic sigmoid, squashing to (0, 1)."),
+    _kind("tanh", "Hyperbolic tangent, squashing to (-1, 1)."),
+    _kind("relu", "Rectified linear unit."),
     _kind(
         "leaky_relu",
         "ReLU with a small slope for negative inputs.",
-        "max({slope} {x}, {x})",
         (ParamSpec("slope", "float", "slope for negative inputs", 0.01, check=non_negative),),
     ),
-    _kind("gelu", "Gaussian error linear unit.", "{x} Phi({x})"),
-    _kind("softplus", "Smooth ReLU.", "log(1 + exp({x}))"),
+    _kind("gelu", "Gaussian error linear unit."),
+    _kind("softplus", "Smooth ReLU."),
 )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from netspec.types import TensorType
 
 if TYPE_CHECKING:
+    from netspec.equations.expr import Equations
     from netspec.units.samples import Sample, SampleRule
 
 Value = int | float | bool | str | tuple[Any, ...]
@@ -85,18 +86,28 @@ class Signature:
 
 @dataclass(frozen=True)
 class EquationContext:
-    """What an equation needs: the unit's display name, its inputs' names and types, params."""
+    """What an equation needs: the unit's display name, its inputs' names and types, params,
+    and the link function (`softmax`, `sigmoid`) each input is the value of, if any (a loss
+    reads that link's logits)."""
 
     name: str
     inputs: tuple[str, ...]
     in_types: tuple[TensorType, ...]
     out_type: TensorType
     params: Params
+    in_links: tuple[str, ...] = ()
+
+    def own(self, base: str) -> str:
+        """A tensor of this unit named after it: `W_h1`, `z_h1`."""
+        return f"{base}_{self.name}"
+
+    def link_of(self, index: int) -> str:
+        return self.in_links[index] if index < len(self.in_links) else ""
 
 
 ShapeRule = Callable[[tuple[TensorType, ...], Params], TensorType]
 CountRule = Callable[[tuple[TensorType, ...], Params, TensorType], int]
-EquationRule = Callable[[EquationContext], str]
+EquationRule = Callable[[EquationContext], "Equations | str"]
 
 
 def no_params(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
@@ -104,8 +115,39 @@ def no_params(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
 
 
 NeuronView = Literal["box", "row", "fold", "fold_after_box", "junction", "side_by_side"]
-Pictures = Literal["", "filters", "atoms"]
+Pictures = Literal["", "filters", "atoms", "templates", "kernels"]
 SamplingRole = Literal["", "layer", "join"]
+
+
+@dataclass(frozen=True)
+class SelfLoop:
+    """One self-loop of a recurrent unit: a direction it reads its sequence in."""
+
+    label: str  # on the loop: `t-1` (forward) or `t+1` (backward)
+    tooltip: str  # what the direction reads, and with `steps=last` which step is kept
+    ends: str = ""  # a row of the unit's label: the step the direction's kept state is at
+
+
+@dataclass(frozen=True)
+class Generative:
+    """A unit that is a generative model of its input (sparse coding's `x = D z`): drawn with
+    the generative arrow from the unit to its input, and its computation as inference."""
+
+    arrow: str  # the generative map, on the arrow from the unit to its input: `D z`
+    tooltip: str  # what the arrow means
+    inference: str  # the dashed edge from the input to the unit: `infer (FISTA, 20 steps)`
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """What a unit pretrained to rebuild its input draws beside itself: the corruption of the
+    input (if any), the decoder and the reconstruction; none of it is in the forward pass."""
+
+    corrupted: str  # the corrupted input's name, `pixels~`; "" when the input is used clean
+    corruption: str  # how it is corrupted: `mask(pixels, 0.3)`
+    reconstructed: str  # the reconstruction's name: `pixels^`
+    decoder: str  # what computes it: `sigmoid(W_code^T code + b_code)`
+    penalty: str = ""  # a term the objective adds to the reconstruction error (a sparsity KL)
 
 
 @dataclass(frozen=True)
@@ -117,13 +159,34 @@ class Drawing:
     `fold_after_box` (folded only into a box, never into a row: pooling after a convolution),
     `junction` (an elementwise merge of rows of its size: a row of junctions), `side_by_side`
     (a concat of rows: the rows themselves), or `box` (a rounded box with its shape).
+
+    The hooks take the unit's name, its input's name and its parameters: `loops` gives a
+    recurrent unit's self-loops (None: one `t-1` loop), `generative` a generative model's
+    arrow and inference edge, `reconstruction` the pretraining objective drawn beside it.
+    An `undirected` unit fed by another one is a deep belief net's layer: the views draw only
+    the top pair of such a stack undirected, the couplings below it directed top-down.
     """
 
     latent: bool = False  # a hidden random variable (RBM, autoencoder, sparse code): an ellipse
     undirected: bool = False  # its input edge is an undirected coupling (an RBM's)
-    recurrent: bool = False  # drawn with a `t-1` self-loop
+    recurrent: bool = False  # drawn with a self-loop per direction (`t-1`, `t+1`)
     junction: str = ""  # a merge, drawn as a junction circle with this symbol (`+`, `x`, `||`)
     neurons: NeuronView = "box"
+    loops: Callable[[str, str, Params], tuple[SelfLoop, ...]] | None = None
+    generative: Callable[[str, str, Params], Generative] | None = None
+    reconstruction: Callable[[str, str, Params], Reconstruction] | None = None
+
+    def self_loops(self, unit: str, x: str, params: Params) -> tuple[SelfLoop, ...]:
+        """The unit's self-loops: none unless recurrent, else its hook's or one `t-1` loop.
+
+        >>> Drawing(recurrent=True).self_loops("h", "x", {})[0].label
+        't-1'
+        """
+        if not self.recurrent:
+            return ()
+        if self.loops is not None:
+            return self.loops(unit, x, params)
+        return (SelfLoop("t-1", f"{unit}: recurrent state, h_t from h_(t-1)"),)
 
 
 @dataclass(frozen=True)
@@ -143,12 +206,20 @@ class UnitKind:
     count: CountRule = no_params
     role: str = "unit"
     pretrain: tuple[str, ...] = ()
+    # Its `pretrain` methods' rules as equations (explain --backward of a greedy stage): the
+    # `backward` statements are the update of one minibatch. The mapping holds the stage's
+    # settings: `method` and its parameters (k, sparsity, target, average, loss), `optimizer`
+    # and its (lr, momentum, nesterov, weight_decay, ...).
+    pretraining: Callable[[EquationContext, Mapping[str, Any]], Equations] | None = None
     drawing: Drawing = Drawing()
     # Values pass through it unchanged but for their layout (flatten, reshape; dropout at
     # evaluation): unit plots look through it to the network input, samples are carried across.
     layout_only: bool = False
-    # What report/unit_plots draws of a trained module's `pictures()` (one picture a row):
-    # `filters` of a unit fed by a network input, or `atoms` of a dictionary, wherever it is.
+    # What the run's plots draw of a trained module's `pictures()` (one picture a row; torch's
+    # own layers: their `weight`): `filters` seen in the network inputs (report/unit_plots),
+    # `atoms` of a dictionary, wherever it is; `templates`, a regression unit's weight rows in
+    # the layout of the image it reads, one per class, and `kernels`, a convolution's filters
+    # and one example's feature maps (report/concept_plots).
     pictures: Pictures = ""
     # Its part in sampling from a network's RBM stack (report/sample.py): `layer` (an RBM of the
     # stack), `join` (a concat of flat layers: split on the way down), or none.

@@ -1,11 +1,15 @@
-"""Convolution and pooling over channel-first signals: [C, L] in 1-D, [C, H, W] in 2-D."""
+"""Convolution and pooling over channel-first signals: [C, L] in 1-D, [C, H, W] in 2-D.
+
+Their equations follow torch's layers: a cross-correlation with stride, zero padding and
+dilation; max pooling padded with -inf, average pooling counting the zero padding."""
 
 from __future__ import annotations
 
 import random
-from math import isqrt
+from math import isqrt, prod
 from typing import Any
 
+from netspec.equations.expr import Eq, Equations, Tensor, delta, fn, grad, sym
 from netspec.types import Dim, TensorType, window_out
 from netspec.units.base import (
     CountRule,
@@ -139,29 +143,84 @@ def _conv_count(axes: int) -> CountRule:
     return count
 
 
+def _window(p: Params, axes: int, stride_default: Any) -> dict[str, tuple[int, ...]]:
+    """k, stride, pad (and dilation) per spatial axis, as the lowered layer takes them."""
+    stride = p.get("stride")
+    return {
+        "k": _per_axis(p["k"], axes),
+        "stride": _per_axis(stride if stride is not None else stride_default, axes),
+        "pad": _per_axis(p.get("pad", 0), axes),
+        "dilation": _per_axis(p.get("dilation", 1), axes),
+    }
+
+
+def _sizes(values: tuple[int, ...]) -> str:
+    """`2`, or `2x3` where the axes differ."""
+    return str(values[0]) if len(set(values)) == 1 else fmt_dims(*values)
+
+
+def _options(w: dict[str, tuple[int, ...]]) -> str:
+    """`stride 2, pad 1`: the window settings that differ from a plain convolution's."""
+    plain = {"stride": 1, "pad": 0, "dilation": 1}
+    return ", ".join(f"{n} {_sizes(w[n])}" for n, d in plain.items() if set(w[n]) != {d})
+
+
 def _conv_eq(axes: int) -> EquationRule:
-    def equation(c: EquationContext) -> str:
-        p = c.params
-        w = fmt_dims(p["out"], c.in_types[0].dims[0], *_per_axis(p["k"], axes))
-        defaults = {"stride": 1, "pad": 0, "dilation": 1}
-        opts = ", ".join(f"{n} {p[n]}" for n, d in defaults.items() if p[n] != d)
-        body = f"W * {c.inputs[0]}" + (" + b" if p["bias"] else "")
-        body += f"  ({opts})" if opts else ""
-        shapes = f"W: {w}" + (f", b: {p['out']}" if p["bias"] else "")
-        return f"{c.name} = {body}    {shapes}"
+    """y = conv(W, x) + b over [C, L] or [C, H, W]; back: dL/dW correlates the input with the
+    delta, dL/db adds the delta over samples and positions, delta_x = conv^T(W, delta)."""
+
+    def equation(c: EquationContext) -> Equations:
+        w = _window(c.params, axes, 1)
+        conv = {n: w[n] for n in ("stride", "pad", "dilation")}
+        x, dy, weight = sym(c.inputs[0]), sym(delta(c.name)), sym(c.own("W"))
+        out, channels = int(str(c.params["out"])), int(c.in_types[0].dims[0])
+        value = fn("conv", weight, x, **conv)
+        tensors = [Tensor(c.own("W"), (out, channels, *w["k"]), "weight")]
+        backward = [Eq(grad(c.own("W")), fn("corr", x, dy, over="n", k=w["k"], **conv))]
+        if c.params["bias"]:
+            value = value + fn("per_channel", sym(c.own("b")), axes=axes)
+            tensors.append(Tensor(c.own("b"), (out,), "bias"))
+            positions = ",".join("nij"[: axes + 1])  # the samples and every output position
+            backward.append(Eq(grad(c.own("b")), fn("sum", dy, over=positions, keep=(1,))))
+        backward.append(Eq(delta(c.inputs[0]), fn("conv_T", weight, dy, x, **conv)))
+        return Equations(
+            output=c.name,
+            forward=(Eq(c.name, value, note=_options(w)),),
+            tensors=tuple(tensors),
+            backward=tuple(backward),
+        )
 
     return equation
 
 
 def _pool_eq(op: str) -> EquationRule:
-    def equation(c: EquationContext) -> str:
-        stride = c.params["stride"] if c.params["stride"] is not None else c.params["k"]
-        return (
-            f"{c.name} = {op} of {c.inputs[0]} over {c.params['k']}-wide windows, "
-            f"stride {stride}    {c.in_types[0]} -> {c.out_type}"
+    """y = maxpool(x) or avgpool(x) over windows; back: max routes each window's delta to its
+    largest entry, average spreads it evenly over the window."""
+
+    def equation(c: EquationContext) -> Equations:
+        axes = c.in_types[0].rank - 1
+        w = _window(c.params, axes, c.params["k"])
+        x, dy = sym(c.inputs[0]), sym(delta(c.name))
+        window = {n: w[n] for n in ("k", "stride", "pad")}
+        if op == "max":
+            value, back = fn("maxpool", x, **window), fn("route", dy, x, **window)
+        else:
+            value = fn("avgpool", x, **window)
+            back = fn("spread", dy, x, **window) / prod(w["k"])
+        return Equations(
+            output=c.name,
+            forward=(Eq(c.name, value, note=_pool_note(w, axes)),),
+            backward=(Eq(delta(c.inputs[0]), back),),
         )
 
     return equation
+
+
+def _pool_note(w: dict[str, tuple[int, ...]], axes: int) -> str:
+    """`2x2 windows, stride 2` (and the padding, if any)."""
+    size = f"{fmt_dims(*w['k'])} windows" if axes == 2 else f"windows of {w['k'][0]}"
+    note = f"{size}, stride {_sizes(w['stride'])}"
+    return note + (f", pad {_sizes(w['pad'])}" if any(w["pad"]) else "")
 
 
 _RANGES = {"out": (1, 4), "k": (1, 4), "stride": (1, 3), "pad": (0, 2), "dilation": (1, 2)}
@@ -206,6 +265,7 @@ def _conv(name: str, axes: int, example: str) -> UnitKind:
         count=_conv_count(axes),
         equation=_conv_eq(axes),
         example=example,
+        pictures="kernels",
         samples=_sample(axes),
     )
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 from netspec.types import Dim, TensorType
+from netspec.units import loss_equations
 from netspec.units.base import (
-    EquationContext,
     EquationRule,
     Params,
     ParamSpec,
@@ -125,16 +125,6 @@ def _matching(kind: str, allowed: tuple[str, ...]) -> ShapeRule:
     return rule
 
 
-def _eq(formula: str) -> EquationRule:
-    def equation(c: EquationContext) -> str:
-        y, t = c.inputs
-        weight = c.params.get("weight", 1.0)
-        scale = "" if weight == 1.0 else f"{weight} * "
-        return f"{c.name} = {scale}" + formula.format(y=y, t=t)
-
-    return equation
-
-
 # --- samples for the shape oracle: predictions [K] or [T, K], read as they are or through a head
 _RANGES = {"weight": (0.0, 2.0), "smoothing": (0.0, 0.5)}
 
@@ -176,7 +166,7 @@ def _loss(
     name: str,
     doc: str,
     rule: ShapeRule,
-    formula: str,
+    equation: EquationRule,
     example: str,
     samples: SampleRule,
     extra: tuple[ParamSpec, ...] = (),
@@ -187,7 +177,7 @@ def _loss(
         doc=doc,
         signature=Signature(inputs=("prediction", "target"), params=(_WEIGHT, *extra)),
         shape=rule,
-        equation=_eq(formula),
+        equation=equation,
         example=example,
         role="loss",
         samples=samples,
@@ -199,7 +189,7 @@ KINDS = (
         "cross_entropy",
         "Negative log-likelihood of the target class under the predicted distribution.",
         _cross_entropy,
-        "-mean log p({y} = {t})",
+        loss_equations.cross_entropy,
         "input x: [16]\ninput t: class(3)\nloss cross_entropy(x -> softmax(3), t)",
         _cross_entropy_sample,
         (ParamSpec("smoothing", "float", "label smoothing", 0.0, check=probability),),
@@ -208,7 +198,7 @@ KINDS = (
         "bce",
         "Binary cross-entropy of independent binary targets.",
         _matching("bce", ("binary", "real")),
-        "-mean [{t} log {y} + (1 - {t}) log(1 - {y})]",
+        loss_equations.bce,
         "input x: [16]\ninput t: binary[2]\nloss bce(x -> logistic(2), t)",
         _matching_sample(("binary", "real"), ("", "logistic({k})", "softmax({k})")),
     ),
@@ -216,7 +206,7 @@ KINDS = (
         "mse",
         "Mean squared error.",
         _matching("mse", ("real",)),
-        "mean ({y} - {t})^2",
+        loss_equations.mse,
         "input x: [16]\ninput t: real[2]\nloss mse(x -> linear(2), t)",
         _matching_sample(("real",)),
     ),
@@ -224,7 +214,7 @@ KINDS = (
         "l1",
         "Mean absolute error.",
         _matching("l1", ("real",)),
-        "mean |{y} - {t}|",
+        loss_equations.l1,
         "input x: [16]\ninput t: real[2]\nloss l1(x -> linear(2), t)",
         _matching_sample(("real",)),
     ),

@@ -1,14 +1,18 @@
-"""Merges: join several branches (modalities, skip connections) into one tensor."""
+"""Merges: join several branches (modalities, skip connections) into one tensor.
+
+Their backward is each branch's share of the delta: concat splits it by where each branch's
+entries went, add copies it to every branch, mul multiplies it by the other branches."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
-from netspec.types import Dim, TensorType
+from netspec.equations.expr import Eq, Equations, Expr, delta, fn, sym
+from netspec.types import Dim, TensorType, add_dim
 from netspec.units.base import (
     Drawing,
     EquationContext,
-    EquationRule,
     Params,
     ParamSpec,
     ShapeError,
@@ -122,11 +126,77 @@ def _same(kind: str) -> ShapeRule:
     return rule
 
 
-def _merge_eq(op: str) -> EquationRule:
-    def equation(c: EquationContext) -> str:
-        return f"{c.name} = " + f" {op} ".join(c.inputs) + f"    -> {c.out_type}"
+# --- equations: the merge forward, each branch's share of the delta back -----------------------
+def _backward(c: EquationContext, share: Callable[[int], Expr]) -> tuple[Eq, ...]:
+    """delta_<input> = its share of delta_y; a branch joined twice (`add(x, x)`) gets both."""
+    shares: dict[str, Expr] = {}
+    for i, name in enumerate(c.inputs):
+        shares[name] = shares[name] + share(i) if name in shares else share(i)
+    return tuple(Eq(delta(name), e) for name, e in shares.items())
 
-    return equation
+
+def _span(c: EquationContext, axis: int, index: int) -> str:
+    """`4:10`: where input `index`'s entries lie on the joined axis (`T:T+2` for a sequence)."""
+    start: Dim = 0
+    for t in c.in_types[:index]:
+        start = _plus(start, t.dims[axis])
+    stop = _plus(start, c.in_types[index].dims[axis])
+    return f"{':, ' * axis}{start}:{stop}"
+
+
+def _plus(a: Dim, b: Dim) -> Dim:
+    if isinstance(b, int):
+        return add_dim(a, b)
+    if isinstance(a, int):
+        return add_dim(b, a)
+    return f"{a}+{b}"
+
+
+def _concat_eq(c: EquationContext) -> Equations:
+    """y = [a; b] along the joined axis; back: delta_a is the part of delta_y that a filled."""
+    axis = concat_axis(c.in_types[0], c.params)
+    ins, dy = [sym(n) for n in c.inputs], sym(delta(c.name))
+    note = f"joined on axis {axis}" if c.in_types[0].rank > 1 else ""
+
+    def share(i: int) -> Expr:
+        return fn("part", dy, *ins, index=i, axis=axis, span=_span(c, axis, i))
+
+    return Equations(
+        output=c.name,
+        forward=(Eq(c.name, fn("concat", *ins, axis=axis), note=note),),
+        backward=_backward(c, share),
+    )
+
+
+def _add_eq(c: EquationContext) -> Equations:
+    """y = a + b + ...; back: every branch gets delta_y itself."""
+    ins, dy = [sym(n) for n in c.inputs], sym(delta(c.name))
+    return Equations(
+        output=c.name,
+        forward=(Eq(c.name, _fold(ins, lambda a, b: a + b)),),
+        backward=_backward(c, lambda i: dy),
+    )
+
+
+def _mul_eq(c: EquationContext) -> Equations:
+    """y = a * b * ...; back: each branch gets delta_y times the other branches."""
+    ins, dy = [sym(n) for n in c.inputs], sym(delta(c.name))
+
+    def share(i: int) -> Expr:
+        return _fold([dy, *ins[:i], *ins[i + 1 :]], lambda a, b: a * b)
+
+    return Equations(
+        output=c.name,
+        forward=(Eq(c.name, _fold(ins, lambda a, b: a * b)),),
+        backward=_backward(c, share),
+    )
+
+
+def _fold(values: list[Expr], op: Callable[[Expr, Expr], Expr]) -> Expr:
+    out = values[0]
+    for v in values[1:]:
+        out = op(out, v)
+    return out
 
 
 # --- samples for the shape oracle ---------------------------------------------------------------
@@ -165,7 +235,7 @@ KINDS = (
             params=(ParamSpec("axis", "int", "axis to join (default: features)", None),),
         ),
         shape=_concat,
-        equation=lambda c: f"{c.name} = [" + "; ".join(c.inputs) + f"]    -> {c.out_type}",
+        equation=_concat_eq,
         example="input x: [4]\ninput z: [6]\ny = concat(x, z)",
         drawing=Drawing(junction="||", neurons="side_by_side"),
         sampling="join",
@@ -177,7 +247,7 @@ KINDS = (
         doc="Elementwise sum of branches of the same shape (a skip connection).",
         signature=Signature(inputs=("a", "b"), variadic=True),
         shape=_same("add"),
-        equation=_merge_eq("+"),
+        equation=_add_eq,
         example="input x: [4]\ninput z: [4]\ny = add(x, z)",
         drawing=Drawing(junction="+", neurons="junction"),
         samples=_same_sample,
@@ -188,7 +258,7 @@ KINDS = (
         doc="Elementwise product of branches of the same shape (gating).",
         signature=Signature(inputs=("a", "b"), variadic=True),
         shape=_same("mul"),
-        equation=_merge_eq("*"),
+        equation=_mul_eq,
         example="input x: [4]\ninput z: [4]\ny = mul(x, z)",
         drawing=Drawing(junction="x", neurons="junction"),
         samples=_same_sample,

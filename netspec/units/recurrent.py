@@ -8,27 +8,18 @@ from netspec.types import Dim, TensorType
 from netspec.units.base import (
     CountRule,
     Drawing,
-    EquationContext,
-    EquationRule,
     Params,
     ParamSpec,
+    SelfLoop,
     ShapeError,
     ShapeRule,
     Signature,
     UnitKind,
-    fmt_dims,
     positive,
     probability,
 )
+from netspec.units.recurrent_equations import GATES, embed_equations, recurrent_equations
 from netspec.units.samples import Sample, declare, draw_dims, draw_params, sequence_sizes
-
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-_STEP = {
-    "rnn": "h_t = tanh(W x_t + U h_(t-1) + b)",
-    "lstm": "i, f, o, g = gates(W x_t + U h_(t-1) + b);  c_t = f c_(t-1) + i g;  h_t = o tanh(c_t)",
-    "gru": "r, z = sigmoid(W x_t + U h_(t-1) + b);  "
-    "h_t = (1 - z) h_(t-1) + z tanh(W' x_t + r U' h_(t-1))",
-}
 
 
 def _sequence(kind: str, t: TensorType) -> int:
@@ -82,7 +73,7 @@ def _recurrent_shape(kind: str) -> ShapeRule:
 
 def _recurrent_count(kind: str) -> CountRule:
     def count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
-        g, n = _GATES[kind], int(p["n"])  # type: ignore[arg-type]
+        g, n = len(GATES[kind]), int(p["n"])  # type: ignore[arg-type]
         dirs = 2 if p["bidirectional"] else 1
         total, d = 0, _sequence(kind, ins[0])
         for _ in range(int(p["layers"])):  # type: ignore[arg-type]
@@ -93,31 +84,36 @@ def _recurrent_count(kind: str) -> CountRule:
     return count
 
 
-def _recurrent_eq(kind: str) -> EquationRule:
-    def equation(c: EquationContext) -> str:
-        p, g = c.params, _GATES[kind]
-        n, d = p["n"], c.in_types[0].dims[1]
-        which = "h_T" if p["steps"] == "last" else "h_1..h_T"
-        extras = []
-        if p["layers"] != 1:
-            extras.append(f"{p['layers']} layers")
-        if p["bidirectional"]:
-            extras.append("both directions")
-        note = f"  ({', '.join(extras)})" if extras else ""
-        return (
-            f"{c.name} = {which} of {_STEP[kind]} over x = {c.inputs[0]}{note}    "
-            f"W: {fmt_dims(g * n, d)}, U: {fmt_dims(g * n, n)}"
-        )
-
-    return equation
-
-
 def _recurrent_sample(rng: random.Random, kind: UnitKind) -> Sample:
     """Steps [T, d] or a fixed number of them, in 1 to 3 layers."""
     steps: list[Dim] = ["T", 1, 2, 4]
     dims = (rng.choice(steps), rng.randint(1, 5))
     params = draw_params(rng, kind.signature, ranges={"layers": (1, 3), "dropout": (0.0, 0.9)})
     return Sample((declare(dims),), params, sizes=sequence_sizes(rng))
+
+
+def _loops(unit: str, x: str, p: Params) -> tuple[SelfLoop, ...]:
+    """One self-loop per direction; with `steps=last`, the step each direction ends on (the
+    backward direction runs from x_T to x_1, so its last step is the one at the first token)."""
+    last = p["steps"] == "last"
+    forward = f"{unit}, forward: h_t from h_(t-1), reading {x} from x_1 to x_T"
+    if not p["bidirectional"]:
+        kept = "; steps=last keeps h_T, the state after the last token x_T" if last else ""
+        return (SelfLoop("t-1", forward + kept),)
+    backward = f"{unit}, backward: h_t from h_(t+1), reading {x} from x_T back to x_1"
+    if not last:
+        return SelfLoop("t-1", forward), SelfLoop("t+1", backward)
+    return (
+        SelfLoop(
+            "t-1", forward + "; steps=last keeps its h_T (the first half)", "forward: ends at T"
+        ),
+        SelfLoop(
+            "t+1",
+            backward + "; steps=last keeps its last step, h_1 (the second half): it read the "
+            "first token x_1 last, after the whole sequence",
+            "backward: ends at 1, the first token",
+        ),
+    )
 
 
 def _recurrent(kind: str, doc: str) -> UnitKind:
@@ -138,9 +134,9 @@ def _recurrent(kind: str, doc: str) -> UnitKind:
         ),
         shape=_recurrent_shape(kind),
         count=_recurrent_count(kind),
-        equation=_recurrent_eq(kind),
+        equation=recurrent_equations(kind),
         example=f"input x: [T, 4]\nh = x -> {kind}(8, steps=last)",
-        drawing=Drawing(recurrent=True),
+        drawing=Drawing(recurrent=True, loops=_loops),
         eager=True,
         samples=_recurrent_sample,
     )
@@ -173,7 +169,7 @@ def _embed_count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int
 
 
 KINDS = (
-    _recurrent("rnn", "Elman recurrent layer: h_t = tanh(W x_t + U h_(t-1) + b)."),
+    _recurrent("rnn", "Elman recurrent layer: h_t = tanh(W x_t + b + U h_(t-1) + d)."),
     _recurrent("lstm", "Long short-term memory layer, with input, forget and output gates."),
     _recurrent("gru", "Gated recurrent unit layer, with reset and update gates."),
     UnitKind(
@@ -183,9 +179,7 @@ KINDS = (
         signature=Signature(params=(ParamSpec("n", "int", "vector size", check=positive),)),
         shape=_embed_shape,
         count=_embed_count,
-        equation=lambda c: (
-            f"{c.name} = E[{c.inputs[0]}]    E: {fmt_dims(c.in_types[0].classes, c.params['n'])}"
-        ),
+        equation=embed_equations,
         example="input x: class(100)[T]\ne = x -> embed(8)",
         samples=_embed_sample,
     ),

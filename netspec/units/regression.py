@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from netspec.equations import links
+from netspec.equations.expr import Eq, Equations, Statement, Tensor, delta, fn, grad, sym
 from netspec.types import TensorType
 from netspec.units.base import (
     Drawing,
@@ -16,7 +18,6 @@ from netspec.units.base import (
     Signature,
     UnitKind,
     expect_flat,
-    fmt_dims,
     is_sequence,
     positive,
 )
@@ -58,17 +59,43 @@ def _affine_count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> in
 
 
 def _affine_eq(link: str) -> EquationRule:
-    def equation(c: EquationContext) -> str:
+    def equation(c: EquationContext) -> Equations:
         _, d = _features("", c.in_types[0])
         n = c.out_type.dims[-1]
-        act = c.params.get("act", link)
-        bias = " + b" if c.params.get("bias", True) else ""
-        inner = f"W {c.inputs[0]}{bias}"
-        body = inner if act == "none" else f"{act}({inner})"
-        shapes = f"W: {fmt_dims(n, d)}" + (f", b: {n}" if bias else "")
-        return f"{c.name} = {body}    {shapes}"
+        act = str(c.params.get("act", link))
+        return affine(c, act, int(d), int(n), bool(c.params.get("bias", True)))  # type: ignore[call-overload]
 
     return equation
+
+
+def affine(c: EquationContext, act: str, d: int, n: int, bias: bool) -> Equations:
+    """y = act(W x + b) as equations, with its backward: the neuron of the tree."""
+    x, y = sym(c.inputs[0]), sym(c.name)
+    w, b = sym(c.own("W")), sym(c.own("b"))
+    z = sym(c.own("z")) if act != "none" else y
+    over = "n,t" if c.in_types[0].rank == 2 else "n"
+    forward: list[Statement] = [Eq(z.attr("name"), w @ x + b if bias else w @ x)]
+    tensors = [Tensor(c.own("W"), (n, d), "weight")]
+    if bias:
+        tensors.append(Tensor(c.own("b"), (n,), "bias"))
+    dy, dz = sym(delta(c.name)), sym(delta(z.attr("name")))
+    backward: list[Statement] = []
+    if act != "none":
+        forward.append(Eq(c.name, links.apply(act, z)))
+        backward.append(Eq(dz.attr("name"), links.backward(act, z, y, dy)))
+    backward.append(Eq(grad(c.own("W")), fn("outer", dz, x, over=over)))
+    if bias:
+        backward.append(Eq(grad(c.own("b")), fn("sum", dz, over=over)))
+    backward.append(Eq(delta(c.inputs[0]), w.T @ dz))
+    is_link = act in ("sigmoid", "softmax")
+    return Equations(
+        output=c.name,
+        forward=tuple(forward),
+        tensors=tuple(tensors),
+        backward=tuple(backward),
+        link=act if is_link else "",
+        logits=z.attr("name") if is_link else "",
+    )
 
 
 def _sample(rng: random.Random, kind: UnitKind) -> Sample:
@@ -91,6 +118,7 @@ KINDS = (
         equation=_affine_eq("none"),
         example="input x: [16]\ny = linear(x, 4)",
         drawing=Drawing(neurons="row"),
+        pictures="templates",
         samples=_sample,
     ),
     UnitKind(
@@ -106,6 +134,7 @@ KINDS = (
         equation=_affine_eq("sigmoid"),
         example="input x: [16]\ny = logistic(x)",
         drawing=Drawing(neurons="row"),
+        pictures="templates",
         samples=_sample,
     ),
     UnitKind(
@@ -120,6 +149,7 @@ KINDS = (
         equation=_affine_eq("softmax"),
         example="input x: [16]\ny = x -> softmax(10)",
         drawing=Drawing(neurons="row"),
+        pictures="templates",
         samples=_sample,
     ),
     UnitKind(
@@ -134,6 +164,7 @@ KINDS = (
         equation=_affine_eq("none"),
         example="input x: [16]\ny = x -> dense(8, act=relu)",
         drawing=Drawing(neurons="row"),
+        pictures="templates",
         samples=_sample,
     ),
 )

@@ -1,12 +1,16 @@
-"""Shape units: flatten, reshape and `last` (the final step of a sequence)."""
+"""Shape units: flatten, reshape and `last` (the final step of a sequence).
+
+Their equations move entries without changing them: `vec` and `reshape` keep the row-major
+order (torch's), so their backward lays the delta back out; `last` sends its delta to step T."""
 
 from __future__ import annotations
 
 import random
 from math import prod
 
+from netspec.equations.expr import Eq, Equations, Expr, delta, fn, sym
 from netspec.types import TensorType
-from netspec.units.base import Params, ParamSpec, ShapeError, Signature, UnitKind
+from netspec.units.base import EquationContext, Params, ParamSpec, ShapeError, Signature, UnitKind
 from netspec.units.samples import Sample, coin, declare, draw_dims, sequence_sizes
 
 
@@ -74,6 +78,39 @@ def _last(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     return TensorType(t.dims[1:], t.dtype, t.classes)
 
 
+# --- equations: a new layout forward, the old layout back --------------------------------------
+def _relaid(c: EquationContext, value: Expr) -> Equations:
+    """y = value (the input's entries laid out anew); delta_x = delta_y laid back out. An input
+    of class ids or binary values gets no gradient."""
+    back = Eq(delta(c.inputs[0]), fn("unvec", sym(delta(c.name)), sym(c.inputs[0])))
+    note = f"{c.in_types[0]} -> {c.out_type}"
+    return Equations(
+        output=c.name,
+        forward=(Eq(c.name, value, note=note),),
+        backward=(back,) if c.in_types[0].is_real else (),
+    )
+
+
+def _flatten_eq(c: EquationContext) -> Equations:
+    return _relaid(c, fn("vec", sym(c.inputs[0])))
+
+
+def _reshape_eq(c: EquationContext) -> Equations:
+    dims = tuple(int(d) for d in c.out_type.dims)
+    return _relaid(c, fn("reshape", sym(c.inputs[0]), dims=dims))
+
+
+def _last_eq(c: EquationContext) -> Equations:
+    """y = x_T; only the last step gets a gradient: delta_x = (0, ..., 0, delta_y)."""
+    x = sym(c.inputs[0])
+    back = Eq(delta(c.inputs[0]), fn("at_last", sym(delta(c.name)), x))
+    return Equations(
+        output=c.name,
+        forward=(Eq(c.name, fn("last", x)),),
+        backward=(back,) if c.in_types[0].is_real else (),
+    )
+
+
 # --- samples for the shape oracle: layouts of every dtype, reshapes that keep the values -----
 def _flatten_sample(rng: random.Random, kind: UnitKind) -> Sample:
     """Any tensor of rank 0 to 3, of reals, class ids or binary values: the dtype is kept."""
@@ -109,7 +146,7 @@ KINDS = (
         doc="Flatten each sample to one vector: [C, H, W] becomes [C*H*W].",
         signature=Signature(),
         shape=_flatten,
-        equation=lambda c: f"{c.name} = vec({c.inputs[0]})    {c.in_types[0]} -> {c.out_type}",
+        equation=_flatten_eq,
         example="input x: [2, 4, 4]\ny = x -> flatten",
         layout_only=True,
         samples=_flatten_sample,
@@ -120,7 +157,7 @@ KINDS = (
         doc="Reshape each sample; one size may be -1 and is then inferred.",
         signature=Signature(params=(ParamSpec("shape", "shape", "the new shape, without batch"),)),
         shape=_reshape,
-        equation=lambda c: f"{c.name} = reshape({c.inputs[0]})    {c.in_types[0]} -> {c.out_type}",
+        equation=_reshape_eq,
         example="input x: [64]\ny = x -> reshape([1, 8, 8])",
         layout_only=True,
         samples=_reshape_sample,
@@ -131,7 +168,7 @@ KINDS = (
         doc="The last step of a sequence: [T, N] becomes [N].",
         signature=Signature(),
         shape=_last,
-        equation=lambda c: f"{c.name} = {c.inputs[0]}[T]",
+        equation=_last_eq,
         example="input x: [T, 4]\ny = x -> last",
         samples=_last_sample,
     ),

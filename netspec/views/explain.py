@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from netspec.diagnostics.codes import CODES
 from netspec.diagnostics.core import did_you_mean
+from netspec.equations.expr import Expr, statement_lines, sym
 from netspec.plan import catalog
 from netspec.units import REGISTRY
 from netspec.units.base import ParamSpec
@@ -170,7 +171,47 @@ def entry_page(name: str) -> str:
     lines += _param_lines(entry.params)
     if name in catalog.METHODS:
         lines.append(f"  trains: {', '.join(catalog.method_kinds(name))}")
+    if entry.update is not None:
+        lines += update_lines(entry, {p.name: sym(p.name) for p in entry.params})
     return "\n".join(lines) + "\n"
+
+
+def update_lines(entry: catalog.Entry, params: Mapping[str, object]) -> list[str]:
+    """An optimizer's update rule, each step, with its parameters' values or names."""
+    assert entry.update is not None
+    statements = entry.update(params)
+    lines = ["  update, at every step t = 1, 2, ... for each trained tensor theta, g = dL/dtheta:"]
+    lines += [line for s in statements for line in statement_lines(s, "    ")]
+    if isinstance(params.get("nesterov"), Expr):
+        lines.append("    (with nesterov=true the step is g + momentum * b instead of b)")
+    lines.append("    (running averages start at 0; each line overwrites the value it names)")
+    return lines
+
+
+BACKPROP = """\
+backprop: backpropagation, how every gradient of a network is computed
+  A network is a chain of units; the loss L is a function of the last one. The chain rule
+  gives the gradient of L with respect to each value v, delta_v = dL/dv, from the gradient of
+  the unit that reads v: walk the units in reverse, and each one turns the gradient of its
+  output into the gradients of its inputs and of its own tensors (its local gradients). A
+  value read by several units adds their contributions. Every optimizer step then moves each
+  tensor against its gradient (`netspec explain sgd`, `adam`, ...).
+
+  `netspec explain FILE --backward` prints this walk through your own network, with shapes.
+  For a two-layer classifier it reads:
+
+"""
+
+
+def backprop_page() -> str:
+    """What backpropagation is, with the walk through a small network as the example."""
+    from netspec.api import compile  # the page's example is compiled on demand
+    from netspec.views.equations import listing
+
+    spec = "network two_layers { input x: [4]  input t: class(3)  h = dense(x, 5, act=sigmoid)"
+    compiled = compile(spec + "  y = softmax(h, 3)  loss cross_entropy(y, t) }")
+    example = listing(compiled.network(), compiled.sources, backward=True)
+    return BACKPROP + "".join(f"  {line}\n" for line in example.splitlines())
 
 
 def topic_page(name: str) -> str | None:
@@ -180,6 +221,8 @@ def topic_page(name: str) -> str | None:
         return unit_listing()
     if name == "train":
         return train_listing()
+    if name == "backprop":
+        return backprop_page()
     if name in REGISTRY:
         return unit_page(name)
     if catalogue_entry(name) is not None:
@@ -191,7 +234,7 @@ def topic_page(name: str) -> str | None:
 
 def topics() -> list[str]:
     """Every word `netspec explain` has a page for, diagnostic codes included."""
-    names = ["units", "train", *REGISTRY, *CODES, *SETTINGS]
+    names = ["units", "train", "backprop", *REGISTRY, *CODES, *SETTINGS]
     names += [name for _, _, entries in CATALOGUES for name in entries]
     return names
 
