@@ -19,10 +19,13 @@ from pathlib import Path
 import pytest
 
 from netspec.api import Compiled, compile
+from netspec.check import equation
 from netspec.cli import main as cli_main
 from netspec.units import REGISTRY, Drawing, UnitKind, register
-from netspec.views.dot import OBSERVED
-from netspec.views.draw import FROZEN, IDLE, TRAINED, draw
+from netspec.views.dot import OBSERVED, html
+from netspec.views.draw import FROZEN, IDLE, TRAINED, caption_lines, draw
+from netspec.views.legend import EDGES as LEGEND_EDGES
+from netspec.views.legend import OBJECTIVE
 from netspec.views.render_dot import PURE, find_renderer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,13 +194,51 @@ network nest {
 """
 
 
-def test_rbm_coupling_is_undirected_and_feed_forward_is_directed() -> None:
+def test_a_lone_rbm_is_an_undirected_coupling() -> None:
+    dot = dot_of(compile("network r { input v: [6]  h = rbm(v, 3)  y = softmax(h, 2) }"))
+    assert 'dir="none"' in edge_attrs(dot, "v", "h")
+    assert "generative" not in dot
+    assert "dir=" not in edge_attrs(dot, "h", "y")
+
+
+def test_dbn_top_pair_is_undirected_and_the_layers_below_point_down() -> None:
+    """A stack of RBMs is a deep belief net: the top pair an undirected coupling, each lower
+    coupling an arrow from the layer above to the one below (`dir=back` on the IR's bottom-up
+    edge), with recognition, the bottom-up pass the network computes, in its tooltip."""
     dot = dot_of(compile(STACK))
-    assert 'dir="none"' in edge_attrs(dot, "pixels", "h1")
-    assert 'dir="none"' in edge_attrs(dot, "h1", "h2")
-    assert "dir=" not in edge_attrs(dot, "h2", "y")
+    lower = edge_attrs(dot, "pixels", "h1")
+    assert 'dir="back"' in lower and "generative, top-down" in lower
+    assert "Recognition" in lower and "h1 = p(h1 = 1 | pixels)" in lower
+    top = edge_attrs(dot, "h1", "h2")
+    assert 'dir="none"' in top and "top pair of a deep belief net" in top
+    assert "dir=" not in edge_attrs(dot, "h2", "y")  # computation above the stack
     assert 'shape="ellipse"' in node_attrs(dot, "h1")  # a latent unit
     assert 'shape="box"' in node_attrs(dot, "y") and "rounded" in node_attrs(dot, "y")
+
+
+def test_a_deeper_stack_points_every_coupling_below_the_top_down() -> None:
+    dot = dot_of(
+        compile(
+            "network d { input v: [8]  h1 = rbm(v, 6)  h2 = v -> flatten -> rbm(5)"
+            "  h3 = rbm(h1, 4)  h4 = rbm(h3, 3) }"
+        )
+    )
+    assert 'dir="back"' in edge_attrs(dot, "v", "h1")
+    assert 'dir="back"' in edge_attrs(dot, "h1", "h3")
+    assert 'dir="none"' in edge_attrs(dot, "h3", "h4")  # the top pair
+    assert 'dir="none"' in edge_attrs(dot, "h2.flatten", "h2")  # a second, lone RBM
+
+
+def test_a_joined_stack_splits_on_the_way_down() -> None:
+    """Two towers joined by a concat under one top RBM (a multimodal DBN): the top coupling
+    undirected; the edges from each tower's top up into the concat drawn top-down too."""
+    dot = dot_of(zoo(ROOT / "specs" / "multimodal.net"))
+    assert 'dir="none"' in edge_attrs(dot, "joint.concat", "joint")
+    for tower in ("top", "bottom"):
+        assert 'dir="back"' in edge_attrs(dot, f"{tower}_h2", "joint.concat")
+        assert 'dir="back"' in edge_attrs(dot, f"{tower}_h1", f"{tower}_h2")
+        assert 'dir="back"' in edge_attrs(dot, tower, f"{tower}_h1")
+    assert "dir=" not in edge_attrs(dot, "joint", "y")
 
 
 def test_recurrent_units_have_a_self_loop() -> None:
@@ -219,7 +260,7 @@ def test_merges_are_junctions() -> None:
 def test_block_calls_are_nested_clusters_named_by_call_site() -> None:
     dot = dot_of(compile(NESTED))
     found = clusters(dot)
-    assert set(found) == {"z", "z.a", "w", "w.a"}
+    assert set(found) == {"z", "z.a", "w", "w.a", "legend"}
     assert found["z"][0] == 0 and 'label="z: outer"' in found["z"][1]
     assert found["z.a"][0] == 1 and 'label="z.a: inner"' in found["z.a"][1]
     assert found["w"][0] == 0 and found["w.a"][0] == 1
@@ -250,11 +291,14 @@ def test_outputs_have_a_double_border() -> None:
     assert "peripheries" not in node_attrs(dot, "z.b")
 
 
-def test_units_are_labelled_with_kind_shape_params_and_tooltips() -> None:
-    dot = dot_of(compile(NESTED, "nested.net"))
+def test_units_are_labelled_with_call_shape_params_and_tooltips() -> None:
+    compiled = compile(NESTED, "nested.net")
+    dot = dot_of(compiled)
     attrs = node_attrs(dot, "z.a.y")
-    assert "dense  [3]" in attrs and "15 params" in attrs
-    assert 'tooltip="z.a.y = W v + b    W: 3x4, b: 3\\nnested.net:4"' in attrs
+    assert "<b>y</b><br/>dense(n)<br/>" in attrs and "[3], 15 params" in attrs
+    graph = compiled.network()
+    tip = equation(graph, graph.node("z.a.y"))
+    assert tip and f'tooltip="{tip}\\nnested.net:4"' in attrs
 
 
 def test_pretrain_stage_numbers_greedy_steps_and_greys_the_rest() -> None:
@@ -309,13 +353,273 @@ def test_neuron_view_conventions() -> None:
         view="neurons",
     )
     assert f'fillcolor="{OBSERVED}"' in node_attrs(dot, "a#0")
-    assert 'dir="none"' in edge_attrs(dot, "a#0", "ha#1")
+    assert 'dir="back"' in edge_attrs(dot, "a#0", "ha#1")  # under the top pair: top-down
     assert 'dir="none"' in edge_attrs(dot, "hb#1", "j#2")  # concat is not drawn: rows feed j
     assert '"j.concat' not in dot
     assert 'label="+"' in node_attrs(dot, "s.add#0")
     assert "dir=" not in edge_attrs(dot, "hb#1", "s.add#1")
     assert re.findall(r'"(\w+#\d)" -> "s.add#0"', dot) == ["ha#0", "hb#0"]  # one to one
     assert "add -&gt; relu" in node_attrs(dot, "s.add#label")
+
+
+# ---- (b) the graphical model: generative arrows, objectives, statements, legend, caption -----
+
+
+def edges_between(dot: str, src: str, dst: str) -> list[str]:
+    """The attribute lists of every edge from `src` to `dst`, in order."""
+    pattern = rf'^\s*"{re.escape(src)}" -> "{re.escape(dst)}"( \[.*\])?;$'
+    return [m.group(1) or "" for m in re.finditer(pattern, dot, re.M)]
+
+
+def test_sparse_coding_arrow_is_generative_and_inference_is_marked() -> None:
+    """`x = D z`: the solid arrow runs from the code to the input it generates; the network's
+    computation of z from x is the dashed inference edge, named by its solver."""
+    dot = dot_of(zoo(ROOT / "specs" / "sparse_coding.net"))
+    generative, inference = edges_between(dot, "pixels", "z")
+    assert 'dir="back"' in generative and 'label="D z"' in generative
+    assert "style=" not in generative
+    assert 'style="dashed"' in inference and 'label="infer (FISTA, 20 steps)"' in inference
+    assert "dir=" not in inference
+
+
+AUTOENCODER = "network a { input x: [6]  h = autoencoder(x, 3, %s)  output h }"
+
+
+def test_autoencoder_draws_corruption_code_decoder_and_reconstruction_loss() -> None:
+    dot = dot_of(zoo(ROOT / "specs" / "autoencoder.net"))
+    assert "style=" not in edges_between(dot, "pixels", "code")[0]  # the encoder reads clean x
+    corrupted = node_attrs(dot, "code:corrupted")
+    assert "<b>pixels~</b>" in corrupted and "mask(pixels, 0.3)" in corrupted
+    rebuilt = node_attrs(dot, "code:reconstructed")
+    assert "<b>pixels^</b>" in rebuilt and "sigmoid(W_code^T code + b_code)" in rebuilt
+    loss = node_attrs(dot, "code:objective")
+    assert 'style="dashed"' in loss and "reconstruction(loss=bce)" in loss
+    path = [
+        ("pixels", "code:corrupted"),
+        ("code:corrupted", "code"),
+        ("code", "code:reconstructed"),
+        ("code:reconstructed", "code:objective"),
+        ("pixels", "code:objective"),  # held against the clean input
+    ]
+    for src, dst in path:
+        (attrs,) = edges_between(dot, src, dst)
+        assert 'style="dashed"' in attrs and f'color="{OBJECTIVE}"' in attrs, (src, dst)
+    found = clusters(dot)
+    assert "pretraining objective of code" in found["objective:code"][1]
+    assert "loss:" not in dot  # the network itself has no loss
+
+
+def test_autoencoder_objective_follows_its_parameters() -> None:
+    plain = dot_of(compile(AUTOENCODER % "tied=false"))
+    assert '"h:corrupted"' not in plain  # no noise: the encoder reads x itself
+    assert edges_between(plain, "h", "h:reconstructed")
+    assert "sigmoid(V_h h + b_h)" in node_attrs(plain, "h:reconstructed")
+    sparse = dot_of(compile(AUTOENCODER % "noise=0.1, corruption=gaussian, sparsity=0.5"))
+    assert "gaussian(x, 0.1)" in node_attrs(sparse, "h:corrupted")
+    assert "+ 0.5 KL(0.05 || mean h)" in node_attrs(sparse, "h:objective")
+    assert "KL" not in dot_of(compile(AUTOENCODER % "noise=0.1"))
+
+
+def test_objective_fades_in_a_stage_that_does_not_pretrain_it() -> None:
+    spec = ROOT / "specs" / "stacked_autoencoder.net"
+    pretrain = dot_of(zoo(spec), stage="pretrain")
+    assert f'color="{OBJECTIVE}"' in node_attrs(pretrain, "h1:objective")
+    finetune = dot_of(zoo(spec), stage="finetune")
+    assert f'color="{IDLE.color}"' in node_attrs(finetune, "h1:objective")
+
+
+def test_chain_ops_are_named_by_their_statement() -> None:
+    """`h = pixels -> dense(128, act=relu) -> dropout(0.2) -> dense(64, act=relu)`: one cluster
+    for the statement; each op titled by its call as written (activations included), the
+    last one under the name `h`; a one-op statement gets no cluster."""
+    dot = dot_of(zoo(ROOT / "specs" / "mlp.net"))
+    found = clusters(dot)
+    assert set(found) - {"legend"} == {"statement:h"}
+    statement = found["statement:h"][1]
+    assert "h = ..." in statement and "line 10" in statement  # short: edges miss it
+    whole = "h = pixels -> dense(128, act=relu) -> dropout(0.2) -> dense(64, act=relu)"
+    assert f'tooltip="{whole}\\nspecs/mlp.net:10"' in statement
+    assert "<b>dense(128, act=relu)</b>" in node_attrs(dot, "h.dense")
+    assert "<b>dropout(0.2)</b>" in node_attrs(dot, "h.dropout")
+    assert "<b>h</b><br/>dense(64, act=relu)" in node_attrs(dot, "h")
+    assert "<b>y</b><br/>softmax(h, 10)" in node_attrs(dot, "y")
+    inside = dot[dot.index('subgraph "cluster_statement:h"') :].split("}")[0]
+    assert re.findall(r'^\s*"([\w.]+)" \[', inside, re.M) == ["h.dense", "h.dropout", "h"]
+
+
+def test_statements_inside_blocks_and_losses_are_clusters_too() -> None:
+    found = clusters(dot_of(zoo(ROOT / "specs" / "residual.net")))
+    for site in ("deep", "deep.residual"):  # each block call: its statements inside it
+        assert found[site][0] == 0
+        assert found[f"statement:{site}.f"][0] == found[f"statement:{site}.out"][0] == 1
+        assert "f = x -> dense(n, act=relu) -> dense(n)" in found[f"statement:{site}.f"][1]
+    spec = "network m { input x: [3]  input t: real[2]  loss l1(x -> dense(2), t) }"
+    loss = clusters(dot_of(compile(spec)))["statement:loss:l1"][1]
+    assert "loss ..." in loss and "loss l1(x -> dense(2), t)" in loss
+
+
+def test_bidirectional_recurrence_draws_both_directions() -> None:
+    """Two self-loops, t-1 and t+1; with steps=last the label says where each direction ends:
+    the forward one at T, the backward one at step 1, the first token."""
+    spec = "network b {{ input s: [T, 3]  h = s -> lstm(4, bidirectional=true, steps={}) }}"
+    dot = dot_of(compile(spec.format("last")))
+    loops = edges_between(dot, "h", "h")
+    assert [re.search(r'label="([^"]*)"', a).group(1) for a in loops] == ["t-1", "t+1"]  # type: ignore[union-attr]
+    assert "first token x_1" in loops[1] and "keeps its h_T" in loops[0]
+    label = node_attrs(dot, "h")
+    assert "forward: ends at T" in label and "backward: ends at 1, the first token" in label
+    every = dot_of(compile(spec.format("all")))
+    assert len(edges_between(every, "h", "h")) == 2 and "ends at" not in every
+    one = dot_of(compile("network u { input s: [T, 3]  h = s -> gru(4, steps=last) }"))
+    (loop,) = edges_between(one, "h", "h")
+    assert "keeps h_T" in loop and "ends at" not in node_attrs(one, "h")
+
+
+def test_neuron_view_keeps_a_lone_rbm_undirected_and_draws_both_loops() -> None:
+    dot = dot_of(compile("network r { input v: [3]  h = rbm(v, 2) }"), view="neurons")
+    assert 'dir="none"' in edge_attrs(dot, "v#0", "h#1")
+    dot = dot_of(
+        compile("network b { input s: [T, 3]  h = s -> rnn(4, bidirectional=true) }"),
+        view="neurons",
+    )
+    assert len(edges_between(dot, "h", "h")) == 2
+
+
+# The conventions a drawing uses, read back from its DOT text (outside the legend), to compare
+# with the legend's entries.
+def drawn_conventions(dot: str) -> set[str]:
+    used: set[str] = set()
+    nodes = dict(re.findall(r'^\s*"([^"]+)" (\[.*\]);$', dot, re.M))
+    edges = re.findall(r'^\s*"([^"]+)" -> "([^"]+)"( \[.*\])?;$', dot, re.M)
+    nodes = {n: a for n, a in nodes.items() if not n.startswith("legend:") and n != "caption"}
+    edges = [(s, d, a) for s, d, a in edges if not s.startswith("legend:") and d != "caption"]
+    loops = {s: sum(1 for a, b, _ in edges if a == b == s) for s in nodes}
+    for node, attrs in nodes.items():
+        if f'fillcolor="{OBSERVED}"' in attrs:
+            used.add("observed")
+        elif 'shape="ellipse"' in attrs:
+            used.add("latent")
+        elif 'shape="circle"' in attrs:
+            used.add("junction")
+        elif "rounded" in attrs:
+            used.add("recurrent" if loops[node] else "unit")
+        elif 'style="dashed"' in attrs or "dashed" in attrs:
+            used.add("loss")
+        if 'peripheries="2"' in attrs:
+            used.add("output")
+        if loops[node] > 1:
+            used.add("backward")
+        for key, style in (("trained", TRAINED), ("frozen", FROZEN), ("idle", IDLE)):
+            if f'color="{style.color}"' in attrs:
+                used.add(key)
+    for src, dst, attrs in edges:
+        objective = any(":" in n and not n.startswith("loss:") for n in (src, dst))
+        if src == dst:
+            continue
+        elif 'dir="none"' in attrs:
+            used.add("coupling")
+        elif 'dir="back"' in attrs:
+            used.add("generative")
+        elif objective:
+            used.add("objective")
+        elif 'label="infer' in attrs:
+            used.add("inference")
+        elif 'style="dashed"' in attrs:
+            used.add("loss_edge")
+        else:
+            used.add("computation")
+    return used
+
+
+def legend_entries(dot: str) -> set[str]:
+    start = dot.index('subgraph "cluster_legend"')
+    inside = dot[start:].split("\n  }")[0]
+    keys = set(re.findall(r'^\s*"legend:(\w+)" \[', inside, re.M))
+    keys = {k for k in keys if not k.startswith("end")}  # the points that end a column
+    labels = set(re.findall(r'^\s*"legend:\w+" -> "legend:\w+" \[.*label="([^"]*)"', dot, re.M))
+    by_text = {e.text: e.key for e in LEGEND_EDGES}
+    keys |= {by_text[t] for t in labels if t in by_text}
+    if "t+1" in labels:
+        keys.add("backward")
+    return keys
+
+
+LEGEND_CASES = [
+    *[(spec.stem, zoo(spec), stage) for spec, view, stage in DRAWINGS if view == "units"],
+    (
+        "bidirectional",
+        compile("network b { input s: [T, 3]  h = s -> gru(4, bidirectional=true) }"),
+        None,
+    ),
+    (
+        "merges",
+        compile("network m { input a: [4]  input b: [4]  s = add(a, b)  c = concat(a, s) }"),
+        None,
+    ),
+    ("autoencoder-plain", compile(AUTOENCODER % "tied=false"), None),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "compiled", "stage"),
+    LEGEND_CASES,
+    ids=[f"{n}-{s}" if s else n for n, _, s in LEGEND_CASES],
+)
+def test_legend_shows_exactly_the_conventions_drawn(
+    name: str, compiled: Compiled, stage: str | None
+) -> None:
+    dot = dot_of(compiled, stage=stage)
+    assert legend_entries(dot) == drawn_conventions(dot)
+
+
+def test_legend_samples_look_like_what_they_explain() -> None:
+    dot = dot_of(compile(STACK), stage="tune")
+    assert f'fillcolor="{OBSERVED}"' in node_attrs(dot, "legend:observed")
+    assert 'shape="ellipse"' in node_attrs(dot, "legend:latent")
+    assert 'peripheries="2"' in node_attrs(dot, "legend:output")
+    assert f'color="{FROZEN.color}"' in node_attrs(dot, "legend:frozen")
+    assert "dashed" in node_attrs(dot, "legend:frozen")
+    assert f'color="{TRAINED.color}"' in node_attrs(dot, "legend:trained")
+    undirected = re.search(r'"legend:\w+" -> "legend:\w+" (\[.*label="undirected.*\]);', dot)
+    assert undirected and 'dir="none"' in undirected.group(1)
+
+
+def test_legend_can_be_left_out() -> None:
+    assert "legend" in dot_of(compile(STACK))
+    assert "legend" not in dot_of(compile(STACK), legend=False)  # type: ignore[arg-type]
+
+
+def test_small_networks_get_their_equations_as_a_caption() -> None:
+    compiled = compile(STACK)
+    graph = compiled.network()
+    dot = draw(compiled, caption=True)
+    assert isinstance(dot, str)
+    caption = node_attrs(dot, "caption")
+    for name in ("h1", "h2", "y"):
+        first = caption_lines(equation(graph, graph.node(name)) or "")[0]
+        assert html(first) in caption, name
+    assert 'style="invis"' in edge_attrs(dot, "loss:cross_entropy", "caption")  # at the foot
+    assert '"caption"' not in dot_of(compiled)  # DOT and SVG keep tooltips instead
+    big = draw(zoo(ROOT / "specs" / "cnn.net"), caption=True)
+    assert isinstance(big, str) and '"caption"' not in big  # 11 units: too many to list
+
+
+def test_cli_captions_png_but_not_svg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rendered: dict[str, str] = {}
+
+    def fake_render(dot: str, fmt: str, prefer_system: bool = False) -> bytes:
+        rendered[fmt] = dot
+        return b""
+
+    monkeypatch.setattr("netspec.cli.render", fake_render)
+    for fmt in ("png", "svg"):
+        assert cli_main(["draw", "specs/dbn.net", "-o", str(tmp_path / f"d.{fmt}")]) == 0
+    assert '"caption"' in rendered["png"] and '"caption"' not in rendered["svg"]
+    assert cli_main(["draw", "specs/dbn.net", "--no-legend", "-o", str(tmp_path / "d.svg")]) == 0
+    assert "cluster_legend" not in rendered["svg"]
+    capsys.readouterr()
 
 
 # ---- (b) the same for plugin kinds: the views ask the registry, never a kind's name --------

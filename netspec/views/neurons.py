@@ -1,7 +1,9 @@
 """The neuron-level view, as in textbook figures: each neuron a circle, layers as rows joined by
 straight lines, large layers elided with a count; layers that are not flat vectors are drawn as
 one box. Activations and regularizers fold into the layer they follow; a concat of rows is the
-rows side by side; an elementwise add or mul of rows is a row of junctions wired one to one."""
+rows side by side; an elementwise add or mul of rows is a row of junctions wired one to one.
+RBM couplings are undirected, but below a deep belief net's top pair directed top-down, as in
+the units view (views/model.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from netspec.ir import Graph, Node, Role
 from netspec.units import REGISTRY
 from netspec.units.base import NeuronView
 from netspec.views.dot import FONT, OBSERVED, Digraph, html
+from netspec.views.model import Coupling, couplings
 
 SHOWN = 6  # neurons drawn per layer before eliding the middle ones
 
@@ -58,6 +61,7 @@ def draw_neurons(graph: Graph, rankdir: str = "TB") -> str:
     dot.node_defaults.update(fontname=FONT, fontsize="10")
     dot.edge_defaults.update(color="#9e9e9e", arrowsize="0.4", penwidth="0.6")
     layers: dict[str, _Layer] = {}
+    coupled = couplings(graph)
     for node_id in graph.topo_order():
         node = graph.node(node_id)
         if node.role is Role.OUTPUT:
@@ -80,9 +84,9 @@ def draw_neurons(graph: Graph, rankdir: str = "TB") -> str:
                     if not a.endswith("#..."):
                         dot.edge(a, b)
         else:
-            layers[node_id] = layer = _layer(dot, node)
-            for src in sources:
-                _connect(dot, src, layer, node)
+            layers[node_id] = layer = _layer(dot, graph, node)
+            for src_id, src in zip(graph.inputs_of(node_id), sources, strict=True):
+                _connect(dot, src, layer, node, coupled.get((src_id, node_id)))
         layer.level = level
     for node in graph.nodes(Role.INPUT):  # labels sit beside the loss that reads them
         users = graph.users_of(node.id)
@@ -173,7 +177,7 @@ def _placement(node: Node) -> NeuronView:
     return REGISTRY[node.kind].drawing.neurons if node.role is Role.UNIT else "box"
 
 
-def _layer(dot: Digraph, node: Node) -> _Layer:
+def _layer(dot: Digraph, graph: Graph, node: Node) -> _Layer:
     if node.role is Role.INPUT and not _is_row(node):
         dot.node(
             node.id,
@@ -193,8 +197,11 @@ def _layer(dot: Digraph, node: Node) -> _Layer:
             label=_box_label(node, node.kind, node),
             tooltip=f"{node.label}: {node.type}",
         )
-        if node.role is Role.UNIT and REGISTRY[node.kind].drawing.recurrent:
-            dot.edge(node.id, node.id, label="t-1", fontsize="9", fontname=FONT)
+        if node.role is Role.UNIT:
+            ins = graph.inputs_of(node.id)
+            x = graph.node(ins[0]).label if ins else ""
+            for loop in REGISTRY[node.kind].drawing.self_loops(node.label, x, node.params):
+                dot.edge(node.id, node.id, label=loop.label, fontsize="9", fontname=FONT)
         return _Layer(node)
     return _neurons(dot, node, {})
 
@@ -254,10 +261,12 @@ def _junctions(dot: Digraph, node: Node) -> _Layer:
     return _neurons(dot, node, {"label": REGISTRY[node.kind].drawing.junction, "fontsize": "9"})
 
 
-def _connect(dot: Digraph, src: _Layer, dst: _Layer, node: Node) -> None:
-    """Every shown neuron of `src` to every shown neuron of `dst` (or to its box)."""
-    undirected = node.role is Role.UNIT and REGISTRY[node.kind].drawing.undirected
-    extra = {"dir": "none"} if undirected else {}
+def _connect(dot: Digraph, src: _Layer, dst: _Layer, node: Node, coupling: Coupling | None) -> None:
+    """Every shown neuron of `src` to every shown neuron of `dst` (or to its box); an RBM's
+    coupling undirected, or generative (arrows from `dst` down to `src`) below a DBN's top."""
+    extra = {}
+    if coupling is not None:
+        extra = {"dir": "back" if coupling.generative else "none"}
     if node.role is Role.LOSS:
         extra = {"style": "dashed"}
         if src.neurons and src.node.role is Role.INPUT:  # an observed target, read as a whole
