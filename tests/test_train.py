@@ -98,12 +98,14 @@ def test_the_run_directory_holds_every_artifact(tmp_path: Path) -> None:
     result = run(SIMPLE, tmp_path, {"width": "8"}, plots=True, drawing=True)
     folder = result.run_dir
     assert folder.parent == tmp_path and folder.name.startswith("blob-")
-    for name in ("spec.net", "manifest.json", "metrics.jsonl", "metrics.csv", "network.svg"):
+    artifacts = ("spec.net", "manifest.json", "metrics.jsonl", "metrics.csv", "network.svg")
+    for name in (*artifacts, "gradients.json"):
         assert (folder / name).is_file(), name
     assert {p.name for p in (folder / "plots").iterdir()} == {
         "losses.png",
         "metrics.png",
         "confusion-cross_entropy.png",
+        "gradients.png",
     }
     spec = (folder / "spec.net").read_text()
     assert spec.startswith("# netspec run") and "--set width=8" in spec and "train blob" in spec

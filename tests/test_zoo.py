@@ -26,6 +26,7 @@ EXPECTED = {
     "mlp",
     "rbm",
     "dbn",
+    "deep_sigmoid",
     "autoencoder",
     "stacked_autoencoder",
     "sparse_coding",

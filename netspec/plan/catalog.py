@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from netspec.equations import updates
+from netspec.equations.expr import Statement
 from netspec.types import TensorType
 from netspec.units import REGISTRY
 from netspec.units.base import REQUIRED, ParamSpec, non_negative, positive, probability
@@ -47,6 +49,9 @@ class Entry:
     doc: str
     params: tuple[ParamSpec, ...] = ()
     impl: str = ""
+    # An optimizer's update rule as equations (netspec/equations/updates.py), given its
+    # parameters as numbers or symbols: what `explain` prints, and the tests run against torch.
+    update: Callable[[Mapping[str, Any]], tuple[Statement, ...]] | None = None
 
     def resolve(self) -> Callable[..., Any]:
         """The implementation, imported on first use.
@@ -369,12 +374,14 @@ OPTIMIZERS: dict[str, Entry] = {
                 _WD,
             ),
             impl="netspec.training.optim:sgd",
+            update=updates.sgd,
         ),
         Entry(
             "adam",
             "Adam: steps scaled by running averages of the gradient and its square",
             (_lr(1e-3), *_BETAS, _EPS, _WD),
             impl="netspec.training.optim:adam",
+            update=updates.adam,
         ),
         Entry(
             "adamw",
@@ -388,6 +395,7 @@ OPTIMIZERS: dict[str, Entry] = {
                 ),
             ),
             impl="netspec.training.optim:adamw",
+            update=updates.adamw,
         ),
         Entry(
             "rmsprop",
@@ -406,6 +414,7 @@ OPTIMIZERS: dict[str, Entry] = {
                 _WD,
             ),
             impl="netspec.training.optim:rmsprop",
+            update=updates.rmsprop,
         ),
     )
 }
@@ -569,6 +578,8 @@ def pretrainable_kinds() -> tuple[str, ...]:
     return tuple(k.name for k in REGISTRY.values() if k.pretrain)
 
 
+GRAD_STATS_EVERY = 20  # a measured step costs ~1.6 plain ones: 1 in 20 adds a few per cent
+
 # Settings: `data`, `optimizer`, `schedule` and `method` take catalogue calls, `greedy` and
 # `freeze` lists of unit names; the rest are plain values checked by these specs.
 SCALARS: dict[str, ParamSpec] = {
@@ -626,10 +637,18 @@ SCALARS: dict[str, ParamSpec] = {
             None,
             check=positive,
         ),
+        ParamSpec(
+            "grad_stats_every",
+            "int",
+            "the steps between measurements of each unit's gradient norm, update/weight ratio "
+            "and saturation (plots/gradients.png), a non-negative integer; 0 turns them off",
+            GRAD_STATS_EVERY,
+            check=non_negative,
+        ),
     )
 }
 
 DEFAULT_EPOCHS = 10
-SECTION_KEYS = ("data", "seed", "device", "precision")
+SECTION_KEYS = ("data", "seed", "device", "precision", "grad_stats_every")
 SHARED_KEYS = ("batch", "optimizer", "schedule", "epochs", "steps", "early_stop", "clip")
 STAGE_KEYS = ("greedy", "method", "freeze")

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from netspec.lang.source import NOWHERE, Span
-from netspec.plan.catalog import Entry, Field
+from netspec.plan.catalog import GRAD_STATS_EVERY, Entry, Field
 from netspec.plan.databind import Binding
 
 StageKind = Literal["supervised", "pretrain"]
@@ -91,3 +91,4 @@ class TrainPlan:
     precision: str
     stages: tuple[StagePlan, ...]
     span: Span = field(default=NOWHERE, compare=False, repr=False)
+    grad_stats_every: int = GRAD_STATS_EVERY  # steps between gradient measurements

@@ -113,7 +113,8 @@ class _SectionChecker(Checker):
             return None
         batch, device, precision = (value_of(vals, k) for k in ("batch", "device", "precision"))
         stage_plans = tuple(p for p in plans if p)
-        return TrainPlan(net, data, batch, seed, device, precision, stage_plans, train.span)
+        every = value_of(vals, "grad_stats_every")
+        return TrainPlan(net, data, batch, seed, device, precision, stage_plans, train.span, every)
 
     # --- settings ---------------------------------------------------------------------------
     def _stages(self, train: ast.Train) -> list[ast.Stage]:

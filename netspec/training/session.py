@@ -22,6 +22,8 @@ from netspec.plan.plans import TrainPlan
 from netspec.report.plots import TensorBoard
 from netspec.training import runs
 from netspec.training.distributed import WorldError, join, leave, parallel, world_from_env
+from netspec.training.gradients import FILE as GRADIENTS
+from netspec.training.gradients import GradientRecorder, read_document
 from netspec.training.metrics import Evaluation, evaluate, head_specs
 from netspec.training.metrics import probe as make_probe
 from netspec.training.progress import Reporter, reporter
@@ -138,6 +140,8 @@ class Session:
         self.frozen: list[torch.nn.Module] = []
         self.reporter = report or reporter(self.heads, options.quiet or not self.main)
         self.tensorboard: TensorBoard | None = None
+        every = plan.grad_stats_every
+        self.gradients = GradientRecorder(self.lowered, self.graph, every, not options.compile)
 
     def attach(self, run: Path, keep: int | None) -> None:
         """Write into `run`; `keep` metric rows survive from before a resume."""
@@ -145,6 +149,9 @@ class Session:
         if self.main:
             self.checkpoints.mkdir(exist_ok=True)
         self.log = runs.MetricsLog(run, keep, write=self.main)
+        recorded = read_document(run) if keep is not None else None
+        if recorded is not None:
+            self.gradients.resume(recorded, keep or 0)
         if self.options.tensorboard and self.main:
             self.tensorboard, note = TensorBoard.open(run, len(self.log.rows))
             self.notes += [note] if note else []
@@ -154,6 +161,11 @@ class Session:
         self.reporter.epoch_end(row, epochs)
         if self.tensorboard is not None:
             self.tensorboard.log(row)
+
+    def record_gradients(self, stage: str, epoch: int, step: int) -> None:
+        """The epoch's gradient statistics (after its metrics row) into gradients.json."""
+        if self.gradients.epoch_end(stage, epoch, step, len(self.log.rows)) and self.main:
+            runs.write_json(self.run / GRADIENTS, self.gradients.document())
 
     def save_state(self, stage: int, tensors: dict[str, torch.Tensor], state: Any) -> None:
         """last.safetensors: where the run is (stage, rows, steps) and the stage's own state."""

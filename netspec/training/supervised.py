@@ -107,6 +107,7 @@ class Supervised:
     def _step(self, batch: list[torch.Tensor]) -> None:
         s = self.session
         set_lr(self.opt, self.schedule.lr(self.step, self.epoch))
+        probe = s.gradients.probe(self.step)  # None on the steps that measure no gradients
         with s.autocast():
             out = self.forward(*batch)
         loss = out["loss"]  # () weighted sum of the heads' losses
@@ -115,9 +116,13 @@ class Supervised:
             self._diverged(self.step + 1)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        if probe is not None:
+            probe.gradients()  # as backward left them, before clipping
         if self.stage.clip is not None:
             torch.nn.utils.clip_grad_norm_(self.params, self.stage.clip)
         self.opt.step()
+        if probe is not None:
+            probe.update()
         self.running.add(batch_metrics(s.heads, out), int(batch[0].shape[0]))
 
     def _diverged(self, step: int) -> None:
@@ -153,6 +158,7 @@ class Supervised:
                 row.update({f"{split}/{k}": v for k, v in s.evaluate(split).metrics.items()})
         row["seconds"] = round(self.seconds, 4)
         s.record(row, self.epochs)
+        s.record_gradients(self.stage.name, self.epoch, self.step)
         monitored = row.get(f"{self.stage.monitor}/loss", row["train/loss"])
         self.schedule.epoch_end(monitored)
         self._track(monitored)

@@ -30,6 +30,12 @@ class Autoencoder(nn.Module):
         act: Callable[[torch.Tensor], torch.Tensor] = getattr(torch, self.act)
         return act(F.linear(x, self.W, self.c))  # (B, N)
 
+    @property
+    def activation(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """What forward ends with: training/gradients.py measures the code's saturation."""
+        act: Callable[[torch.Tensor], torch.Tensor] = getattr(torch, self.act)
+        return act
+
     def pictures(self) -> torch.Tensor:
         """The filters report/unit_plots draws (the kind's `pictures` hook): a (pictures, input
         features) tensor, one a row; here W, (N, D), each row in the input's layout."""

@@ -13,6 +13,8 @@ from netspec.backend.nn.base import LowerContext, Lowering
 class RBM(nn.Module):
     """E(v, h) = -b'v - c'h - h'Wv, Bernoulli hidden units, Bernoulli or Gaussian visible ones."""
 
+    activation = torch.sigmoid  # what forward ends with: training/gradients.py measures it
+
     def __init__(self, visible: int, hidden: int, kind: str = "bernoulli") -> None:
         super().__init__()
         self.kind = kind
