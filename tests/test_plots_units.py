@@ -1,4 +1,5 @@
-"""netspec.report.unit_plots: filters of RBMs and autoencoders, atoms of dictionaries."""
+"""netspec.report.unit_plots: filters of RBMs and autoencoders (a higher layer's seen through the
+weights below it), atoms of dictionaries."""
 
 from __future__ import annotations
 
@@ -65,14 +66,16 @@ def test_first_layer_filters_and_atoms_are_written(tmp_path: Path) -> None:
     names = [p.name for p in paths]
     assert names == [
         "filters-low.png",
+        "filters-high.png",  # an RBM on another RBM's codes: seen through that RBM's weights
         "filters-code.png",
         "atoms-z.png",
         "filters-wide.png",
         "atoms-deep.png",
-    ]  # not `high`: an RBM on another RBM's codes has no filters in the inputs' space
+    ]
     assert all(p.parent == tmp_path / "plots" and p.is_file() for p in paths)
     by_name = {p.name: imread(p) for p in paths}
     assert by_name["filters-low.png"].shape[:2] == _size(20)  # [1, 8, 8] through flatten
+    assert by_name["filters-high.png"].shape[:2] == _size(6)  # in the pixels, as `low`'s
     assert by_name["filters-code.png"].shape[:2] == _size(MAX_CELLS)  # 150 filters: 100 shown
     assert by_name["atoms-z.png"].shape[:2] == _size(12)
     for name in ("filters-wide.png", "atoms-deep.png"):  # not image-like: a heat map instead
@@ -88,6 +91,11 @@ def test_the_kinds_hooks_decide_what_is_drawn(
     monkeypatch.setitem(REGISTRY, "flatten", replace(REGISTRY["flatten"], layout_only=False))
     names = [p.name for p in write_unit_plots(tmp_path / "opaque", lowered, graph)]
     assert names == ["filters-code.png", "atoms-z.png", "filters-wide.png", "atoms-deep.png"]
+    # RBMs no longer drawing filters: `high` is not seen through `low`'s weights either.
+    monkeypatch.setitem(REGISTRY, "flatten", replace(REGISTRY["flatten"], layout_only=True))
+    monkeypatch.setitem(REGISTRY, "rbm", replace(REGISTRY["rbm"], pictures=""))
+    names = [p.name for p in write_unit_plots(tmp_path / "none", lowered, graph)]
+    assert names == ["filters-code.png", "atoms-z.png", "atoms-deep.png"]
     # RBMs drawing atoms: drawn wherever they are, `high` on `low`'s codes too.
     monkeypatch.setitem(REGISTRY, "rbm", replace(REGISTRY["rbm"], pictures="atoms"))
     names = [p.name for p in write_unit_plots(tmp_path / "atoms", lowered, graph)]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from math import prod
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,14 @@ import torch
 from netspec.backend.lower import Lowered
 from netspec.backend.nn.energy import RBM
 from netspec.ir import Graph, Node, Role
-from netspec.report.unit_plots import image_shape, is_layout_only, unit_kind, write_grid
+from netspec.report.unit_plots import (
+    image_shape,
+    is_flat_join,
+    is_layout_only,
+    size_of,
+    unit_kind,
+    write_grid,
+)
 from netspec.units.base import SamplingRole
 
 
@@ -75,14 +81,8 @@ def _has_role(node: Node, role: SamplingRole) -> bool:
 
 def _joins(graph: Graph, node: Node) -> bool:
     """Units a stack reaches through: layout-only ones, and joins (concat) whose flat output holds
-    each input's values in one piece (flat inputs, or a join along the first axis)."""
-    if is_layout_only(node):
-        return True
-    if not _has_role(node, "join"):
-        return False
-    types = [graph.node(b).type for b in graph.inputs_of(node.id)]
-    flat = all(t is not None and t.is_static and t.rank == 1 for t in types)
-    return flat or (node.params.get("axis") == 0 and all(t and t.is_static for t in types))
+    each input's values in one piece (`is_flat_join`)."""
+    return is_layout_only(node) or is_flat_join(graph, node)
 
 
 def _below(graph: Graph, node_id: str) -> list[str]:
@@ -157,11 +157,6 @@ def gibbs(rbm: RBM, v: torch.Tensor, steps: int, generator: torch.Generator) -> 
     return mean
 
 
-def _size(node: Node) -> int:
-    assert node.type is not None and node.type.is_static, f"`{node.id}` has no static size"
-    return prod(int(d) for d in node.type.dims)
-
-
 def _down(
     graph: Graph,
     lowered: Lowered,
@@ -180,7 +175,7 @@ def _down(
     elif is_layout_only(node):
         _down(graph, lowered, below[0], values, reached, generator)
     elif node.role is Role.UNIT and _joins(graph, node):
-        sizes = [_size(graph.node(b)) for b in below]
+        sizes = [size_of(graph.node(b)) for b in below]
         for b, part in zip(below, torch.split(values, sizes, dim=1), strict=True):
             _down(graph, lowered, b, part, reached, generator)
     else:  # a network input, or a unit the samples cannot be carried through: shown as it is

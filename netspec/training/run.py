@@ -25,8 +25,8 @@ from netspec.backend.lower import Lowered
 from netspec.data.loading import Dataset
 from netspec.diagnostics.core import did_you_mean
 from netspec.plan.plans import StagePlan, TrainPlan
+from netspec.report.concept_plots import write_concept_plots
 from netspec.report.plots import write_drawing, write_plots
-from netspec.report.unit_plots import write_unit_plots
 from netspec.training import runs
 from netspec.training.distributed import shared
 from netspec.training.metrics import Evaluation, HeadSpec
@@ -289,7 +289,7 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
     if status == "done" and session.main:
         if session.options.plots:
             plots = write_plots(run, rows, session.heads, _confusions(session, final))
-            plots += write_unit_plots(run, session.lowered, session.graph)
+            plots += write_concept_plots(run, session)  # filters, templates, maps...
             plots += sorted((run / "plots").glob("samples-*.png"))  # written as stages ended
         if session.options.drawing:
             drawing = run / "network.svg"

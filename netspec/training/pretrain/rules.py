@@ -134,6 +134,20 @@ class RBMRule:
             load_optimizer_state(self.optimizer, state["optimizer"])
 
 
+def corrupt(
+    x: torch.Tensor, noise: float, corruption: str, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """What a denoising autoencoder rebuilds `x` from: a `noise` share of its values masked to
+    zero, or, with `corruption="gaussian"`, Gaussian noise of sd `noise` added (the concept
+    plots show the same corruption)."""
+    if not noise:
+        return x
+    if corruption == "gaussian":
+        return x + noise * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    keep = torch.full_like(x, 1.0 - noise)
+    return x * torch.bernoulli(keep, generator=generator)  # drop a `noise` share
+
+
 class AutoencoderRule:
     """Rebuild the clean input from the code of a corrupted one (masking or Gaussian noise),
     with an optional KL pull of the mean code activation toward `target`."""
@@ -156,11 +170,7 @@ class AutoencoderRule:
         self.optimizer = make_optimizer(optimizer, self.ae.parameters())
 
     def _corrupt(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.noise:
-            return x
-        if self.corruption == "gaussian":
-            return x + self.noise * torch.randn_like(x)
-        return x * torch.bernoulli(torch.full_like(x, 1.0 - self.noise))  # drop a `noise` share
+        return corrupt(x, self.noise, self.corruption)
 
     def _objective(self, x: torch.Tensor, corrupt: bool) -> torch.Tensor:
         code = self.ae(self._corrupt(x) if corrupt else x)  # (B, N)
