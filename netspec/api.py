@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netspec.build import overrides as overrides_
 from netspec.build.network import build, evaluate_lets
 from netspec.build.program import Program, gather
-from netspec.build.values import Env, evaluate
+from netspec.build.values import Env
 from netspec.check import check
-from netspec.diagnostics.core import Diagnostic, NetspecError, Severity, did_you_mean, error
+from netspec.diagnostics.core import Diagnostic, NetspecError, Severity, error
 from netspec.ir import Graph, Role
 from netspec.lang import ast
 from netspec.lang.parser import parse
@@ -85,7 +86,7 @@ def compile_module(
     diags: list[Diagnostic] = []
     program = gather(module, sources, diags)
     env = Env()
-    _apply_overrides(program, overrides or {}, env, diags)
+    overrides_.apply(program, overrides or {}, env, diags)
     evaluate_lets(list(program.lets.values()), env, diags)
     networks = build(program, env, diags)
     for graph in networks.values():
@@ -98,39 +99,6 @@ def compile_module(
         raise NetspecError(errors, sources)
     warnings = [d for d in diags if d.severity is not Severity.ERROR]
     return Compiled(program, networks, trains, sources, warnings)
-
-
-def _apply_overrides(
-    program: Program, overrides: Mapping[str, str], env: Env, diags: list[Diagnostic]
-) -> None:
-    """`--set name=value`: replace a top-level `let` before anything reads it."""
-    for name, text in overrides.items():
-        if name not in program.lets:
-            hint = did_you_mean(name, program.lets) or (
-                "top-level lets: " + ", ".join(f"`{n}`" for n in program.lets)
-                if program.lets
-                else "the spec has no top-level `let`"
-            )
-            diags.append(
-                error("E213", f"`--set {name}=...` names no top-level `let`", None, help=hint)
-            )
-            continue
-        try:
-            value_ast = parse(f"let {name} = {text}", "<--set>").items[0]
-        except NetspecError:
-            diags.append(
-                error(
-                    "E213",
-                    f"cannot read the value of `--set {name}={text}`",
-                    None,
-                    help="values are numbers, names, strings or lists like [1, 8, 8]",
-                )
-            )
-            continue
-        assert isinstance(value_ast, ast.Let)
-        value = evaluate(value_ast.value, env, diags)
-        if value is not None:
-            env.values[name] = value
 
 
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
