@@ -14,7 +14,6 @@ from typing import Any, TextIO
 
 from netspec import __version__
 from netspec.api import Compiled, compile, total_params
-from netspec.check import equation
 from netspec.diagnostics.codes import CODES
 from netspec.diagnostics.codes import explain as explain_code
 from netspec.diagnostics.core import NetspecError
@@ -23,7 +22,9 @@ from netspec.ir import Graph, Role
 from netspec.lang.parser import parse
 from netspec.lang.printer import format_module
 from netspec.views import explain
-from netspec.views.draw import VIEWS, draw
+from netspec.views.draw import UNTIPPED, VIEWS, draw
+from netspec.views.equations import listing
+from netspec.views.gradient_colors import GradientError, GradientRecord, read_gradients
 from netspec.views.render_dot import FORMATS, RenderError, render
 
 # Exit status when the reader of stdout went away (`netspec check FILE | head -1`): 128 + SIGPIPE,
@@ -102,20 +103,30 @@ def _parser() -> argparse.ArgumentParser:
         "`netspec explain E301` explains a diagnostic code; `netspec explain units` lists unit "
         "kinds; `netspec explain dense` shows one kind's parameters; `netspec explain train` "
         "lists train settings, data sources, optimizers, schedules and pretraining methods; "
-        "`netspec explain pcd` or `netspec explain early_stop` shows one of them.",
+        "`netspec explain pcd` or `netspec explain early_stop` shows one of them; "
+        "`netspec explain backprop` explains backpropagation.",
     )
     _spec_options(
         explain,
         what="a .net file, a code like E301, `units`, a unit kind, `train`, a catalogue entry "
         "or a train setting",
     )
+    explain.add_argument(
+        "--backward",
+        action="store_true",
+        help="also print backpropagation through the network: each unit's local gradients, "
+        "from the loss down, with shapes",
+    )
     explain.set_defaults(run=_explain)
 
     draw = sub.add_parser(
         "draw",
         help="draw a network as a graphical model (SVG, PNG, PDF or DOT)",
-        description="Draw a network: observed inputs shaded, undirected RBM couplings, recurrent "
-        "self-loops, block clusters, loss heads. SVG and PNG need no system Graphviz; PDF does.",
+        description="Draw a network as a graphical model: observed inputs shaded, latent units "
+        "as ellipses, each op named by its statement, RBM couplings undirected (a deep belief "
+        "net's lower layers top-down), generative arrows, pretraining objectives, recurrent "
+        "self-loops, block clusters, loss heads and a legend; PNG adds a small net's equations. "
+        "SVG and PNG need no system Graphviz; PDF does.",
     )
     _spec_options(draw)
     draw.add_argument(
@@ -141,6 +152,24 @@ def _parser() -> argparse.ArgumentParser:
         choices=("TB", "LR", "BT", "RL"),
         default="TB",
         help="layout direction (default: TB, top to bottom)",
+    )
+    draw.add_argument(
+        "--legend",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a legend of the conventions the units view uses (default: on)",
+    )
+    draw.add_argument(
+        "--run",
+        dest="gradients_run",  # `run` is the command's function
+        metavar="RUN",
+        help="colour the units by the gradient norms training run RUN recorded (gradients.json)",
+    )
+    draw.add_argument(
+        "--epoch",
+        type=_positive,
+        metavar="N",
+        help="with --run: the Nth epoch with gradients, as on plots/gradients.png (default: last)",
     )
     draw.set_defaults(run=_draw)
 
@@ -266,7 +295,8 @@ def _spec_options(p: argparse.ArgumentParser, what: str = "a .net file (`-` for 
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a top-level `let` (repeatable)",
+        help="override a top-level `let`, a train setting (`epochs=3`), a stage's setting "
+        "(`finetune.batch=64`) or a named loss's parameter (`reconstruct.weight=0`); repeatable",
     )
     p.add_argument("--network", metavar="NAME", help="only this network")
     _output_options(p)
@@ -385,17 +415,11 @@ def _explain(args: argparse.Namespace) -> int:
         if not _names_a_file(topic):
             raise _Usage(explain.unknown_topic(topic))
     compiled = _compile(args)
-    for graph in _networks(compiled, args):
-        print(f"network {graph.name}")
-        for node in graph.nodes():
-            if node.role is Role.INPUT:
-                print(f"  {node.label}: {node.type}  (observed)")
-                continue
-            line = equation(graph, node)
-            if line is not None:
-                count = node.meta.get("params")
-                print(f"  {line}" + (f"    [{count:,} params]" if count else ""))
-        print(f"  total: {total_params(graph):,} parameters\n")
+    pages = [
+        listing(g, compiled.sources, args.backward, compiled.trains.get(g.name))
+        for g in _networks(compiled, args)
+    ]
+    print("\n".join(pages), end="")
     return 0
 
 
@@ -412,15 +436,29 @@ def _draw(args: argparse.Namespace) -> int:
     if not compiled.networks:
         raise _Usage("the file defines no network to draw")
     name = compiled.network(args.network).name
+    grads = _gradients(args)
     try:
-        dot = draw(compiled, args.network, args.view, args.stage, args.rankdir, "dot")
+        dot = draw(
+            compiled,
+            args.network,
+            args.view,
+            args.stage,
+            args.rankdir,
+            "dot",
+            *grads,
+            legend=args.legend,
+            caption=fmt in UNTIPPED,  # rendered below from this DOT text
+        )
     except KeyError as exc:
         raise _Usage(str(exc.args[0])) from None
+    except GradientError as exc:
+        raise _Usage(f"--run {args.gradients_run}: {exc}") from None
     assert isinstance(dot, str)
     out = args.output or ".".join(
         [name]
         + ([args.view] if args.view != "units" else [])
         + ([args.stage] if args.stage else [])
+        + (["gradients"] if grads[0] else [])
         + [fmt]
     )
     try:
@@ -435,6 +473,22 @@ def _draw(args: argparse.Namespace) -> int:
     if out != "-":
         print(f"wrote {out}")
     return 0
+
+
+def _gradients(args: argparse.Namespace) -> tuple[GradientRecord | None, int | None]:
+    """The run and epoch whose gradients `draw --run RUN [--epoch N]` colours the units by."""
+    if args.gradients_run is None:
+        if args.epoch is not None:
+            raise _Usage("--epoch picks an epoch of --run RUN; give the run too")
+        return None, None
+    if args.view != "units":
+        raise _Usage("--run colours the units view; leave out --view neurons")
+    try:
+        record = read_gradients(Path(args.gradients_run))
+        record.epoch(args.epoch)  # an epoch the run did not record is a usage error
+    except GradientError as exc:
+        raise _Usage(str(exc)) from None
+    return record, args.epoch
 
 
 def _format_of(output: str | None) -> str | None:
