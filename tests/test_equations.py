@@ -17,13 +17,13 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from torch import fx
+from lowered_values import UnitValues, size
 
 import netspec
 from netspec.backend.lower import Lowered, lower
 from netspec.diagnostics.core import NetspecError
 from netspec.equations import chain
-from netspec.equations.expr import OPS, Eq, Equations, Loop, Statement, Tensor, delta, grad
+from netspec.equations.expr import OPS, Eq, Equations, Statement, Tensor, delta, grad
 from netspec.equations.reference import NUMPY, run
 from netspec.ir import Graph, Role
 from netspec.types import TensorType
@@ -40,30 +40,8 @@ SETTINGS = settings(
 )
 
 
-class _Values(fx.Interpreter):
-    """Runs a graph and keeps the value of every unit: the last fx node carrying its id."""
-
-    def __init__(self, module: fx.GraphModule) -> None:
-        super().__init__(module)
-        self.values: dict[str, Any] = {}
-
-    def run_node(self, n: fx.Node) -> Any:
-        out = super().run_node(n)
-        if "netspec_id" in n.meta:
-            self.values[n.meta["netspec_id"]] = out
-        return out
-
-
-def _size(dim: int | str, sizes: Mapping[str, int]) -> int:
-    if isinstance(dim, int):
-        return dim
-    value = eval(dim, {"__builtins__": {}}, dict(sizes))  # check's own size expressions
-    assert isinstance(value, int), dim
-    return value
-
-
 def _random_input(t: TensorType, sizes: Mapping[str, int], gen: torch.Generator) -> torch.Tensor:
-    shape = (BATCH, *(_size(d, sizes) for d in t.dims))
+    shape = (BATCH, *(size(d, sizes) for d in t.dims))
     if t.dtype == "class":
         return torch.randint(0, int(t.classes or 1), shape, generator=gen)
     if t.dtype == "binary":
@@ -104,98 +82,114 @@ def check_network(graph: Graph, lowered: Lowered, sizes: Mapping[str, int], mode
     inputs = {n.id: _random_input(n.type, sizes, gen) for n in graph.nodes(Role.INPUT)}  # type: ignore[arg-type]
     for node_id in _targets_only(graph):  # a loss's target is data: no gradient is taught
         inputs[node_id] = inputs[node_id].detach()
-    forward = chain.forward(graph)
-    modules = {
-        s.node.id: lowered.root.get_submodule(lowered.modules[s.node.id])
-        if s.node.id in lowered.modules
-        else None
-        for s in forward
-    }
-    # The reference reads the tensors before torch runs (batch norm updates its statistics).
-    scope: dict[str, Any] = {graph.node(i).label: _numpy(v) for i, v in inputs.items()}
-    locals_: dict[str, ChainMap[str, Any]] = {}
-    for step in forward:
-        local: ChainMap[str, Any] = ChainMap({}, scope)
-        for t in step.equations.tensors:
-            local[t.name] = _numpy(_tensor(modules[step.node.id], t))
-        locals_[step.node.id] = local
-    lowered.root.train(mode == "train")
-    runner = _Values(lowered.objective)
-    out = runner.run(*(inputs[i] for i in lowered.inputs))
-    rtol = 1e-6
-    for step in forward:
-        eqs, node = step.equations, step.node
-        rtol = max(rtol, eqs.tolerance)
-        assert eqs.learned() == node.meta.get("params", 0), (
-            f"{node.label}: the listed tensors hold {eqs.learned()} values, "
-            f"the unit {node.meta.get('params', 0)} parameters"
-        )
-        local = locals_[node.id]
-        run(step.statements, local, mode)
-        scope[eqs.output] = local[eqs.output]
-        value = runner.values.get(node.id)
-        if value is None:  # lowered to no fx node: the value of its input
-            source = graph.inputs_of(node.id)[0]
-            value = inputs[source] if source in inputs else runner.values[source]
-        _close(
-            scope[eqs.output],
-            value,
-            f"{node.label} ({node.kind}) forward, {mode}",
-            eqs.tolerance or 1e-6,
-        )
-        _check_methods(eqs, modules[node.id], node.label)
-    # Backward: torch.autograd on the loss, or on a random projection of each output.
-    total = out["loss"]
-    seeds = {}
-    for step in chain.backward(graph):
-        if step.given:
-            value = runner.values.get(step.node.id)
-            if value is None or not value.dtype.is_floating_point:
-                continue
-            g = torch.randn(value.shape, generator=gen, dtype=torch.float64)
-            seeds[delta(step.node.label)] = g.numpy()
-            term = (value * g).sum()
-            total = term if total is None else total + term
-    if total is None or not total.requires_grad:
-        return
-    params = [p for p in lowered.root.parameters()]
-    leaves = [v for v in inputs.values() if v.requires_grad]
-    grads = torch.autograd.grad(total, params + leaves, allow_unused=True)
-    by_id = {id(p): g for p, g in zip(params + leaves, grads, strict=True)}
-    scope.update(seeds)
-    for step in chain.backward(graph):
-        local = locals_[step.node.id]
-        if step.fused:  # the loss's gradient on the logits reads the loss's own values
-            local = ChainMap(local.maps[0], locals_[step.fused].maps[0], scope)
-        run(step.statements, local, mode)
-        for target in _targets(step.statements):
-            scope[target] = local[target]
-    for step in forward:
-        for t in step.equations.tensors:
-            if not t.learned:
-                continue
-            source = _tensor(modules[step.node.id], t)
-            base = dict(modules[step.node.id].named_parameters())[t.source]  # type: ignore[union-attr]
-            g = by_id.get(id(base))
-            want = torch.zeros_like(base) if g is None else g
-            want = want[t.rows[0] : t.rows[1]] if t.rows else want
-            assert grad(t.name) in scope, (
-                f"the backward of {step.node.label} sets no {grad(t.name)}"
+    run_ = _Comparison(graph, lowered, inputs, mode)
+    run_.forward()
+    run_.backward(gen)
+
+
+class _Comparison:
+    """One run of the network in torch and of its equations in NumPy, side by side."""
+
+    def __init__(
+        self, graph: Graph, lowered: Lowered, inputs: dict[str, torch.Tensor], mode: str
+    ) -> None:
+        self.graph, self.lowered, self.inputs, self.mode = graph, lowered, inputs, mode
+        self.steps = chain.forward(graph)
+        self.modules = {
+            s.node.id: lowered.root.get_submodule(lowered.modules[s.node.id])
+            if s.node.id in lowered.modules
+            else None
+            for s in self.steps
+        }
+        self.rtol = max([1e-6, *(s.equations.tolerance for s in self.steps)])
+        # The reference reads the tensors before torch runs (batch norm updates its statistics).
+        self.scope: dict[str, Any] = {graph.node(i).label: _numpy(v) for i, v in inputs.items()}
+        self.locals: dict[str, ChainMap[str, Any]] = {}
+        for step in self.steps:
+            local: ChainMap[str, Any] = ChainMap({}, self.scope)
+            for t in step.equations.tensors:
+                local[t.name] = _numpy(_tensor(self.modules[step.node.id], t))
+            self.locals[step.node.id] = local
+        lowered.root.train(mode == "train")
+        self.torch = UnitValues(lowered.objective)
+        self.out = self.torch.run(*(inputs[i] for i in lowered.inputs))
+
+    def forward(self) -> None:
+        """Every unit's value, its listed tensors' sizes and its stated methods."""
+        for step in self.steps:
+            eqs, node = step.equations, step.node
+            assert eqs.learned() == node.meta.get("params", 0), (
+                f"{node.label}: the listed tensors hold {eqs.learned()} values, "
+                f"the unit {node.meta.get('params', 0)} parameters"
             )
-            _close(scope[grad(t.name)], want, f"{grad(t.name)} ({step.node.kind})", rtol)
-            del source
-    for node_id, value in inputs.items():
-        if not value.requires_grad:
-            continue
-        label = graph.node(node_id).label
-        parts = [
-            v for k, v in scope.items() if k == delta(label) or k.startswith(delta(label) + "<-")
-        ]
-        g = by_id.get(id(value))
-        if not parts:
-            assert g is None or not g.any(), f"no equation gives {delta(label)}"
-            continue
-        _close(sum(parts), g if g is not None else torch.zeros_like(value), delta(label), rtol)
+            local = self.locals[node.id]
+            run(step.statements, local, self.mode)
+            self.scope[eqs.output] = local[eqs.output]
+            what = f"{node.label} ({node.kind}) forward, {self.mode}"
+            _close(self.scope[eqs.output], self._value(node.id), what, eqs.tolerance or 1e-6)
+            _check_methods(eqs, self.modules[node.id], node.label)
+
+    def _value(self, node_id: str) -> torch.Tensor:
+        value = self.torch.values.get(node_id)
+        if value is None:  # lowered to no fx node: the value of its input
+            source = self.graph.inputs_of(node_id)[0]
+            return self.inputs[source] if source in self.inputs else self._value(source)
+        return value  # type: ignore[no-any-return]
+
+    def backward(self, gen: torch.Generator) -> None:
+        """torch.autograd on the loss, or on a random projection of each output, against the
+        backward walk: every learned tensor's gradient and every real input's."""
+        total = self.out["loss"]
+        walk = chain.backward(self.graph)
+        for step in walk:
+            value = self.torch.values.get(step.node.id)
+            if step.given and value is not None and value.dtype.is_floating_point:
+                g = torch.randn(value.shape, generator=gen, dtype=torch.float64)
+                self.scope[delta(step.node.label)] = g.numpy()
+                total = (value * g).sum() if total is None else total + (value * g).sum()
+        if total is None or not total.requires_grad:
+            return
+        params = list(self.lowered.root.parameters())
+        leaves = [v for v in self.inputs.values() if v.requires_grad]
+        grads = torch.autograd.grad(total, params + leaves, allow_unused=True)
+        self.grads = {id(p): g for p, g in zip(params + leaves, grads, strict=True)}
+        for step in walk:
+            local = self.locals[step.node.id]
+            if step.fused:  # the loss's gradient on the logits reads the loss's own values
+                local = ChainMap(local.maps[0], self.locals[step.fused].maps[0], self.scope)
+            run(step.statements, local, self.mode)
+            for target in _targets(step.statements):
+                self.scope[target] = local[target]
+        self._tensor_gradients()
+        self._input_gradients()
+
+    def _tensor_gradients(self) -> None:
+        for step in self.steps:
+            module = self.modules[step.node.id]
+            for t in step.equations.tensors:
+                if not t.learned:
+                    continue
+                assert module is not None and grad(t.name) in self.scope, (
+                    f"the backward of {step.node.label} sets no {grad(t.name)}"
+                )
+                base = dict(module.named_parameters())[t.source]
+                g = self.grads.get(id(base))
+                want = torch.zeros_like(base) if g is None else g
+                want = want[t.rows[0] : t.rows[1]] if t.rows else want
+                what = f"{grad(t.name)} ({step.node.kind})"
+                _close(self.scope[grad(t.name)], want, what, self.rtol)
+
+    def _input_gradients(self) -> None:
+        for node_id, value in self.inputs.items():
+            if not value.requires_grad:
+                continue
+            name = delta(self.graph.node(node_id).label)
+            parts = [v for k, v in self.scope.items() if k == name or k.startswith(name + "<-")]
+            g = self.grads.get(id(value))
+            if not parts:
+                assert g is None or not g.any(), f"no equation gives {name}"
+                continue
+            _close(sum(parts), g if g is not None else torch.zeros_like(value), name, self.rtol)
 
 
 def _targets_only(graph: Graph) -> list[str]:
@@ -272,9 +266,6 @@ def test_the_zoo_backward_walk_is_autograd(spec: str) -> None:
     lowered = lower(graph, compiled.sources)
     lowered.root.double()
     check_network(graph, lowered, {}, "eval")
-
-
-del Loop
 
 
 # --- convolution, pooling, shape and merge units chained: the walk through fan-outs ------------

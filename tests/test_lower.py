@@ -14,14 +14,14 @@ import pickle
 import random
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from torch import fx, nn
+from lowered_values import UnitValues, size
+from torch import nn
 
 from netspec.api import Compiled, compile, compile_file
 from netspec.backend.lower import Lowered, lower
@@ -52,17 +52,8 @@ def _compile(body: str) -> Compiled:
     return compile("network example {\n" + body + "\n}", file="example.net")
 
 
-def _size(dim: int | str, sizes: Mapping[str, int]) -> int:
-    """A size for the given symbols: `T` is sizes["T"], `(T-2)//2+1` is computed."""
-    if isinstance(dim, int):
-        return dim
-    value = eval(dim, {"__builtins__": {}}, dict(sizes))  # check's own size expressions
-    assert isinstance(value, int), dim
-    return value
-
-
 def _shape(t: TensorType, sizes: Mapping[str, int]) -> tuple[int, ...]:
-    return (BATCH, *(_size(d, sizes) for d in t.dims))
+    return (BATCH, *(size(d, sizes) for d in t.dims))
 
 
 def _inputs(graph: Graph, sizes: Mapping[str, int], device: str = "cpu") -> dict[str, torch.Tensor]:
@@ -85,26 +76,12 @@ def _inputs(graph: Graph, sizes: Mapping[str, int], device: str = "cpu") -> dict
     return out
 
 
-class _Values(fx.Interpreter):
-    """Runs a graph and keeps the value of every unit: the last fx node carrying its id."""
-
-    def __init__(self, module: fx.GraphModule) -> None:
-        super().__init__(module)
-        self.values: dict[str, Any] = {}
-
-    def run_node(self, n: fx.Node) -> Any:
-        out = super().run_node(n)
-        if "netspec_id" in n.meta:
-            self.values[n.meta["netspec_id"]] = out
-        return out
-
-
 def _check_types(
     graph: Graph, lowered: Lowered, inputs: dict[str, torch.Tensor], sizes: Mapping[str, int]
 ) -> None:
     """Every unit's and loss's inferred type is the torch value's shape (with the batch axis)
     and kind (class ids stay int64); every output of `model` too."""
-    run = _Values(lowered.objective)
+    run = UnitValues(lowered.objective)
     run.run(*(inputs[i] for i in lowered.inputs))
     for node in graph.nodes():
         if node.role not in (Role.UNIT, Role.LOSS):
