@@ -128,7 +128,7 @@ def test_the_cd_update_equations_are_the_update_the_rule_applies(
     m, o = _call(METHODS, method, mp), _call(OPTIMIZERS, optimizer, op)
     unit = _unit("rbm", h, visible=visible)
     rule = make_rule(rbm, unit, m, o, b)
-    rule.cd.chain = rule.cd.chain.double()  # type: ignore[attr-defined]  # made float32
+    assert rule.cd.chain.dtype == torch.float64  # type: ignore[attr-defined]  # the RBM's dtype
     eqs = _rule_equations("rbm", v, unit, m, o)
     scope: dict[str, Any] = {f"{p}_h": _np(getattr(rbm, p)) for p in ("W", "b", "c")}
     scope["chain_h"] = np.zeros((b, h))

@@ -50,7 +50,8 @@ class ContrastiveDivergence:
         self.generator = generator
         self.velocity = [torch.zeros_like(p) for p in (rbm.W, rbm.b, rbm.c)]
         hidden = rbm.W.shape[0]
-        self.chain = torch.zeros(chains, hidden, device=rbm.W.device)  # (C, H) hidden probabilities
+        # (C, H) hidden probabilities, in the RBM's own dtype (a float64 RBM gets float64 chains)
+        self.chain = rbm.W.new_zeros(chains, hidden)
         self.updates = 0
         self.mean = [p.detach().clone() for p in self._params()] if settings.average else []
 
@@ -160,7 +161,7 @@ class ContrastiveDivergence:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.chain = state["chain"].to(self.chain.device)
+        self.chain = state["chain"].to(self.chain)
         self.updates = int(state["updates"])
         for name, velocity in zip(self.PARAMS, self.velocity, strict=True):
             velocity.copy_(state["velocity"][name])
