@@ -112,3 +112,13 @@ def test_backprop_has_a_page_with_a_worked_walk(capsys: pytest.CaptureFixture[st
     assert "netspec explain FILE --backward" in out
     assert "delta_z_y = (y - onehot(t)) / N" in out  # softmax and cross-entropy together
     assert "delta_z_h = delta_h * h * (1 - h)" in out  # the sigmoid's derivative
+
+
+@pytest.mark.parametrize("name", list(catalog.METHODS))
+def test_a_pretraining_methods_page_gives_its_rule(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = explain_word(name, capsys)
+    assert "rule, at every minibatch" in out, out
+    if name in ("cd", "pcd"):
+        assert "dW_h = <h_data x^T>_data - <h_model_1 x_model_1^T>_model" in out

@@ -171,6 +171,8 @@ def entry_page(name: str) -> str:
     lines += _param_lines(entry.params)
     if name in catalog.METHODS:
         lines.append(f"  trains: {', '.join(catalog.method_kinds(name))}")
+        for kind in catalog.method_kinds(name):
+            lines += rule_lines(kind, entry)
     if entry.update is not None:
         lines += update_lines(entry, {p.name: sym(p.name) for p in entry.params})
     return "\n".join(lines) + "\n"
@@ -186,6 +188,28 @@ def update_lines(entry: catalog.Entry, params: Mapping[str, object]) -> list[str
         lines.append("    (with nesterov=true the step is g + momentum * b instead of b)")
     lines.append("    (running averages start at 0; each line overwrites the value it names)")
     return lines
+
+
+def rule_lines(kind_name: str, method: catalog.Entry) -> list[str]:
+    """A pretraining method's rule for one kind, on the kind's registry example, with the
+    method's defaults and a stage's default optimizer (adam)."""
+    from netspec.api import compile  # the example is compiled on demand
+    from netspec.check import context
+
+    kind = REGISTRY[kind_name]
+    if kind.pretraining is None:
+        return []
+    graph = compile("network example {\n" + kind.example + "\n}").network()
+    node = next(n for n in graph.nodes() if n.kind == kind_name)
+    adam = catalog.OPTIMIZERS["adam"]
+    settings: dict[str, object] = {"method": method.name}
+    settings.update({p.name: p.default for p in method.params})
+    settings.update({"optimizer": "adam"}, **{p.name: p.default for p in adam.params})
+    eqs = kind.pretraining(context(graph, node), settings)
+    example = kind.example.splitlines()[-1].strip()
+    lines = [f"  rule, at every minibatch, for `{example}` (defaults; a stage's default adam):"]
+    lines += [line for s in (*eqs.forward, *eqs.backward) for line in statement_lines(s, "    ")]
+    return lines + [f"    ({note})" for note in eqs.notes]
 
 
 BACKPROP = """\
