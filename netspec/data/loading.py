@@ -88,6 +88,11 @@ class Samples:
     x_from: str = ""  # what gave x and y, for messages: "`data.csv`"; "": the source's name
     y_from: str = ""
     y_text: bool = False  # y holds ids of text labels
+    # The source's own held-out rows (a benchmark's official test set): the test split, when
+    # the plan holds out any; validation is then drawn from the other rows.
+    test_rows: np.ndarray | None = None
+    # A group per sample (a speaker): the test and validation splits hold out whole groups.
+    groups: np.ndarray | None = None
 
 
 def load(plan: DataPlan, graph: Graph) -> Dataset:
@@ -102,7 +107,7 @@ def load(plan: DataPlan, graph: Graph) -> Dataset:
         t = nodes[b.input].type
         if b.role == TARGET and raw.y is not None and t is not None and t.dtype != "real":
             strata = raw.y
-    test_idx, val_idx, train_idx = _split(len(raw.x), plan, strata)
+    test_idx, val_idx, train_idx = _split(len(raw.x), plan, strata, raw)
     x = raw.x
     if entry.standardized:  # with the training split's statistics only
         mean, std = x[train_idx].mean(axis=0), x[train_idx].std(axis=0)
@@ -144,16 +149,23 @@ def load(plan: DataPlan, graph: Graph) -> Dataset:
 
 
 def _split(
-    n: int, plan: DataPlan, strata: np.ndarray | None
+    n: int, plan: DataPlan, strata: np.ndarray | None, raw: Samples | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices of the test, validation and training samples, each in shuffled order."""
+    """Indices of the test, validation and training samples, each in shuffled order: the
+    source's own test rows if it has them, whole groups if it groups its samples, else a
+    random split, stratified by class when the target is one class per sample."""
+    if raw is not None and raw.test_rows is not None and plan.test > 0:
+        test = np.random.default_rng(plan.seed).permutation(np.sort(raw.test_rows))
+        rest = np.setdiff1d(np.arange(n), test)
+        no_test = replace(plan, test=0.0, val=plan.val * n / len(rest))
+        sub = None if strata is None else strata[rest]
+        _, val, train = _split(len(rest), no_test, sub)
+        return test, rest[val], rest[train]
+    if raw is not None and raw.groups is not None:
+        return _split_groups(raw.groups, plan)
     perm = np.random.default_rng(plan.seed).permutation(n)
     n_test, n_val = _count(plan.test, n), _count(plan.val, n)
-    if n_test + n_val >= n:
-        raise DataError(
-            f"`{plan.source}` has {n} sample{'s' * (n != 1)}: too few to hold out "
-            f"test={plan.test:g} and val={plan.val:g} and still train on some"
-        )
+    _enough(n, n_test, n_val, plan)
     positions = np.arange(n)
     if strata is not None and strata.ndim == 1:
         _, cls = np.unique(strata[perm], return_inverse=True)
@@ -165,6 +177,40 @@ def _split(
     parts = np.split(positions, [n_test, n_test + n_val])
     test, val, train = (perm[np.sort(p)] for p in parts)
     return test, val, train
+
+
+def _split_groups(groups: np.ndarray, plan: DataPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole groups (speakers) held out: groups in a seeded order, the first ones for testing
+    until they hold the test fraction of the samples, the next for validation."""
+    n = len(groups)
+    names = np.random.default_rng(plan.seed).permutation(np.unique(groups))
+    sizes = np.array([np.count_nonzero(groups == g) for g in names])
+    ends = np.cumsum(sizes)
+    n_test = int(np.searchsorted(ends, _count(plan.test, n))) + 1 if plan.test > 0 else 0
+    n_val = 0
+    if plan.val > 0:
+        taken = ends[n_test - 1] if n_test else 0
+        n_val = int(np.searchsorted(ends - taken, _count(plan.val, n))) + 1 - n_test
+        n_val = max(1, n_val)
+    if n_test + n_val >= len(names):
+        raise DataError(
+            f"`{plan.source}` has {len(names)} groups of samples (speakers): too few to hold out "
+            f"test={plan.test:g} and val={plan.val:g} as whole groups and still train on some"
+        )
+    test_g, val_g = names[:n_test], names[n_test : n_test + n_val]
+    rows = np.random.default_rng(plan.seed).permutation(n)
+    test = rows[np.isin(groups[rows], test_g)]
+    val = rows[np.isin(groups[rows], val_g)]
+    train = rows[~np.isin(groups[rows], np.concatenate([test_g, val_g]))]
+    return test, val, train
+
+
+def _enough(n: int, n_test: int, n_val: int, plan: DataPlan) -> None:
+    if n_test + n_val >= n:
+        raise DataError(
+            f"`{plan.source}` has {n} sample{'s' * (n != 1)}: too few to hold out "
+            f"test={plan.test:g} and val={plan.val:g} and still train on some"
+        )
 
 
 def _count(fraction: float, n: int) -> int:
@@ -335,12 +381,19 @@ def _nudged(raw: Samples) -> Samples:
     return Samples(x, y, raw.names, "`digits(nudge=true)`", "`digits(nudge=true)`")
 
 
-def mnist1d(n: int) -> Samples:
+def mnist1d(n: int, official: bool = False) -> Samples:
     """`n` signals of the package's own set: it makes them 10 classes at a time, so we ask for
-    `n` rounded up to a multiple of 10 and keep the first `n` (all of them when n divides)."""
+    `n` rounded up to a multiple of 10 and keep the first `n` (all of them when n divides).
+    `official`: the MNIST-1D paper's exact set, its 4,000 training and 1,000 test signals, with
+    those 1,000 as the test split."""
     from mnist1d.data import get_dataset_args, make_dataset  # type: ignore[import-untyped]
 
     args = get_dataset_args()
+    if official and n != args.num_samples:
+        raise DataError(
+            f"`mnist1d(official=true)` is the paper's {args.num_samples:,} signals: "
+            f"leave out n={n}"
+        )
     args.num_samples = -(-n // 10) * 10
     np_state, py_state = np.random.get_state(), random.getstate()
     try:  # make_dataset reseeds both global generators with the package's seed (42)
@@ -350,7 +403,8 @@ def mnist1d(n: int) -> Samples:
         random.setstate(py_state)
     x = np.concatenate([data["x"], data["x_test"]])[:n].astype(np.float64)
     y = np.concatenate([data["y"], data["y_test"]])[:n].astype(np.int64)
-    return Samples(x, y, tuple(str(i) for i in range(10)))
+    test_rows = np.arange(len(data["x"]), n) if official else None
+    return Samples(x, y, tuple(str(i) for i in range(10)), test_rows=test_rows)
 
 
 def from_csv(path: str, target: str | None) -> Samples:

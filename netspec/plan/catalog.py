@@ -195,6 +195,34 @@ SOURCES: dict[str, Source] = {
             impl="netspec.data.loading:digits",
         ),
         Source(
+            "patches",
+            "grey size x size patches of the two photos scikit-learn ships (a Chinese temple, "
+            "a flower), flattened, at random places; ZCA-whitened on the drawn patches "
+            "(eps: 1/1000 of the mean eigenvalue) or only centred and scaled to unit mean "
+            "variance. Features only, for sparse coding and Gaussian RBMs on natural images",
+            (
+                ParamSpec(
+                    "size",
+                    "int",
+                    "side of a patch in pixels (2 to 64)",
+                    8,
+                    check=lambda v: None if 2 <= v <= 64 else "must be between 2 and 64",
+                ),
+                ParamSpec("n", "int", "number of patches to draw", 20000, check=positive),
+                ParamSpec(
+                    "whiten",
+                    "bool",
+                    "ZCA-whiten the patches (false: only remove each pixel's mean and divide "
+                    "by one overall standard deviation)",
+                    True,
+                ),
+                *SPLIT,
+            ),
+            fields=lambda p: (Field("patch", FEATURES, _real(p["size"] * p["size"])),),
+            impl="netspec.data.patches:patches",
+            seeded=True,
+        ),
+        Source(
             "iris",
             "scikit-learn's 150 iris flowers: 4 measurements, 3 species",
             SPLIT,
@@ -228,9 +256,51 @@ SOURCES: dict[str, Source] = {
         Source(
             "mnist1d",
             "MNIST-1D: 10 digit templates as 40-point signals, shifted, scaled, sheared and noised",
-            (ParamSpec("n", "int", "number of signals", 5000, check=positive), *SPLIT),
+            (
+                ParamSpec("n", "int", "number of signals", 5000, check=positive),
+                ParamSpec(
+                    "official",
+                    "bool",
+                    "the paper's exact set and split: its 1,000 test signals are the test split "
+                    "(whenever `test` is above 0), validation is drawn from its 4,000 others",
+                    False,
+                ),
+                *SPLIT,
+            ),
             fields=_fixed(_real(40), "signal", _labels(10), "digit"),
             impl="netspec.data.loading:mnist1d",
+        ),
+        Source(
+            "speech",
+            "spoken digit words made by a source-filter model (a glottal pulse train through "
+            "formant resonators) for many speakers, as [64, mels] log-mel frames (10 ms each); "
+            "the class is the word",
+            (
+                ParamSpec(
+                    "words",
+                    "int",
+                    "how many of the words zero, one, ..., nine (2 to 10)",
+                    10,
+                    check=lambda v: None if 2 <= v <= 10 else "must be between 2 and 10",
+                ),
+                ParamSpec("speakers", "int", "number of voices", 20, check=positive),
+                ParamSpec("n", "int", "number of utterances", 2000, check=positive),
+                ParamSpec(
+                    "mels",
+                    "int",
+                    "mel bands per frame (8 to 40)",
+                    24,
+                    check=lambda v: None if 8 <= v <= 40 else "must be between 8 and 40",
+                ),
+                *SPLIT,
+            ),
+            # 64 frames: netspec.data.speech.FRAMES
+            fields=lambda p: (
+                Field("frames", FEATURES, _real(64, p["mels"])),
+                Field("word", TARGET, _labels(p["words"])),
+            ),
+            impl="netspec.data.speech:speech",
+            seeded=True,
         ),
         Source(
             "blobs",
