@@ -33,7 +33,8 @@ from netspec.units import REGISTRY, Signature, UnitKind
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.net"))
 # ONNX has no singular value decomposition, which sparse coding's step size 1/|D|_2^2 needs.
-NO_ONNX = {"sparse_coding": "ONNX has no SVD operator (aten._linalg_svd) for |D|_2"}
+_NO_SVD = "ONNX has no SVD operator (aten._linalg_svd) for |D|_2"
+NO_ONNX = {"sparse_coding": _NO_SVD, "patch_sparse_coding": _NO_SVD}
 
 
 def _lowered(spec: Path, seed: int = 0) -> Lowered:

@@ -391,8 +391,7 @@ def mnist1d(n: int, official: bool = False) -> Samples:
     args = get_dataset_args()
     if official and n != args.num_samples:
         raise DataError(
-            f"`mnist1d(official=true)` is the paper's {args.num_samples:,} signals: "
-            f"leave out n={n}"
+            f"`mnist1d(official=true)` is the paper's {args.num_samples:,} signals: leave out n={n}"
         )
     args.num_samples = -(-n // 10) * 10
     np_state, py_state = np.random.get_state(), random.getstate()

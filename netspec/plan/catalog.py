@@ -196,17 +196,18 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             "patches",
-            "grey size x size patches of the two photos scikit-learn ships (a Chinese temple, "
-            "a flower), flattened, at random places; ZCA-whitened on the drawn patches "
-            "(eps: 1/1000 of the mean eigenvalue) or only centred and scaled to unit mean "
-            "variance. Features only, for sparse coding and Gaussian RBMs on natural images",
+            "grey size x size patches, flattened, at random places in the two photos "
+            "scikit-learn ships (a Chinese temple, a flower), halved to 213x320 to average "
+            "away JPEG noise; ZCA-whitened on the drawn patches, or only centred and scaled "
+            "to unit mean variance. Features only, for sparse coding and Gaussian RBMs on "
+            "natural images",
             (
                 ParamSpec(
                     "size",
                     "int",
-                    "side of a patch in pixels (2 to 64)",
+                    "side of a patch in pixels (2 to 32)",
                     8,
-                    check=lambda v: None if 2 <= v <= 64 else "must be between 2 and 64",
+                    check=lambda v: None if 2 <= v <= 32 else "must be between 2 and 32",
                 ),
                 ParamSpec("n", "int", "number of patches to draw", 20000, check=positive),
                 ParamSpec(
@@ -215,6 +216,15 @@ SOURCES: dict[str, Source] = {
                     "ZCA-whiten the patches (false: only remove each pixel's mean and divide "
                     "by one overall standard deviation)",
                     True,
+                ),
+                ParamSpec(
+                    "eps",
+                    "float",
+                    "the whitening's epsilon, as a fraction of the mean eigenvalue: small, every "
+                    "whitened variance near 1; about 1, the highest frequencies damped (a "
+                    "low-pass, as in Olshausen & Field's whitening)",
+                    1e-3,
+                    check=positive,
                 ),
                 *SPLIT,
             ),
