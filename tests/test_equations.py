@@ -24,7 +24,7 @@ from netspec.backend.lower import Lowered, lower
 from netspec.diagnostics.core import NetspecError
 from netspec.equations import chain
 from netspec.equations.expr import OPS, Eq, Equations, Statement, Tensor, delta, grad
-from netspec.equations.reference import NUMPY, run
+from netspec.equations.reference import NUMPY, evaluate, run
 from netspec.ir import Graph, Role
 from netspec.types import TensorType
 from netspec.units import REGISTRY, UnitKind
@@ -213,8 +213,6 @@ def _check_methods(eqs: Equations, module: torch.nn.Module | None, label: str) -
         scope: dict[str, Any] = {n: a.numpy() for n, a in args.items()}
         for t in eqs.tensors:
             scope[t.name] = _numpy(_tensor(module, t))
-        from netspec.equations.reference import evaluate
-
         with torch.no_grad():
             want = getattr(module, check.method)(*args.values())
         _close(evaluate(check.expr, scope), want, f"{label}.{check.method}", eqs.tolerance or 1e-6)

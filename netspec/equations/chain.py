@@ -38,10 +38,11 @@ def forward(graph: Graph) -> list[Step]:
     return steps
 
 
-def backward(graph: Graph) -> list[Step]:
+def backward(graph: Graph, steps: list[Step] | None = None) -> list[Step]:
     """Every unit and loss in reverse dependency order, with the statements that turn the
-    gradient of its output into gradients of its inputs and tensors."""
-    found = {s.node.id: s.equations for s in forward(graph)}
+    gradient of its output into gradients of its inputs and tensors; `steps`: the forward
+    ones, when the caller has them."""
+    found = {s.node.id: s.equations for s in (steps or forward(graph))}
     fused = _fusions(graph, found)
     steps = []
     for node in reversed(_units(graph)):

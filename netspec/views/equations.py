@@ -6,10 +6,13 @@ the tests evaluate against the code that runs."""
 
 from __future__ import annotations
 
-from netspec.check import context
+from typing import Any
+
+from netspec.check import context, equations
 from netspec.equations import chain
 from netspec.equations.expr import (
     Eq,
+    Equations,
     Statement,
     definitions,
     delta,
@@ -20,6 +23,7 @@ from netspec.equations.expr import (
 from netspec.ir import Graph, Node, Role
 from netspec.lang.source import Sources
 from netspec.plan import catalog
+from netspec.plan.plans import CallPlan
 from netspec.plan.trainspec import GreedyStep, StagePlan, TrainPlan
 from netspec.types import TensorType
 from netspec.units import REGISTRY
@@ -35,7 +39,8 @@ def listing(
         lines.append(f"  {node.label}: {node.type}  (observed)")
     used: list[Statement] = []
     total = 0
-    for step in chain.forward(graph):
+    steps = chain.forward(graph)
+    for step in steps:
         count = int(step.node.meta.get("params", 0))
         total += count
         tensors = tensor_list(step.equations.tensors)
@@ -51,7 +56,7 @@ def listing(
     lines.append(f"  total: {total:,} parameters")
     if backward:
         lines.append("")
-        lines += _backward(graph, sources, used)
+        lines += _backward(graph, sources, used, steps)
     where = definitions(used)
     if where:
         lines.append("  where")
@@ -75,14 +80,17 @@ def _body(statements: tuple[Statement, ...], notes: tuple[str, ...]) -> list[str
     return lines + [f"    ({note})" for note in notes]
 
 
-def _backward(graph: Graph, sources: Sources | None, used: list[Statement]) -> list[str]:
-    """The chain rule in reverse dependency order, each gradient with its shape."""
+def _backward(
+    graph: Graph, sources: Sources | None, used: list[Statement], steps: list[chain.Step]
+) -> list[str]:
+    """The chain rule in reverse dependency order, each gradient with its shape; `steps` are
+    the forward ones."""
     lines = [
         "backward: the chain rule, from the loss down (delta_v = dL/dv, per sample; "
         "dL/dW sums over the batch)"
     ]
-    shapes = _shapes(graph)
-    for step in chain.backward(graph):
+    shapes = _shapes(graph, steps)
+    for step in chain.backward(graph, steps):
         head = f"  {_call(step.node, sources)}"
         if step.fused:
             head += f"  (with {graph.node(step.fused).label}, which reads its logits)"
@@ -96,10 +104,10 @@ def _backward(graph: Graph, sources: Sources | None, used: list[Statement]) -> l
     return lines
 
 
-def _shapes(graph: Graph) -> dict[str, str]:
+def _shapes(graph: Graph, steps: list[chain.Step]) -> dict[str, str]:
     """The shape of each gradient the walk names: a value's is its type's, a tensor's its own."""
     out: dict[str, str] = {}
-    for step in chain.forward(graph):
+    for step in steps:
         if isinstance(step.node.type, TensorType) and step.node.role is Role.UNIT:
             out[delta(step.node.label)] = str(step.node.type)
         for t in step.equations.tensors:
@@ -138,20 +146,27 @@ def _rule(graph: Graph, stage: StagePlan, greedy: GreedyStep) -> tuple[list[str]
     corrupts, and the update it makes to the unit's tensors at every minibatch; and whether
     the rule makes the optimizer's step itself (it sets the tensors rather than gradients)."""
     kind = REGISTRY[greedy.kind]
-    method, optimizer = greedy.method, stage.optimizer
-    args = ", ".join(f"{k}={v}" for k, v in method.params.items())
-    lines = [f"  {greedy.name} by {method.name}({args}):"]
+    node = graph.node(greedy.unit)
+    args = ", ".join(f"{k}={v}" for k, v in greedy.method.params.items())
+    lines = [f"  {greedy.name} by {greedy.method.name}({args}):"]
     if kind.pretraining is None:
         return [*lines, "    (no equations for this rule)"], False
-    settings = {"method": method.name, **method.params, "optimizer": optimizer.name}
-    settings.update(optimizer.params)
-    eqs = kind.pretraining(context(graph, graph.node(greedy.unit)), settings)
-    for s in (*eqs.forward, *eqs.backward):
-        lines += statement_lines(s, "    ")
-    node = graph.node(greedy.unit)
-    own = {t.name for t in REGISTRY[node.kind].equation(context(graph, node)).tensors}  # type: ignore[union-attr]
+    eqs = kind.pretraining(context(graph, node), rule_settings(greedy.method, stage.optimizer))
+    unit = equations(graph, node)
+    own = {t.name for t in unit.tensors} if unit is not None else set()
     steps_itself = any(isinstance(s, Eq) and s.target in own for s in eqs.backward)
-    return lines + [f"    ({note})" for note in eqs.notes], steps_itself
+    return lines + rule_body(eqs), steps_itself
+
+
+def rule_settings(method: CallPlan, optimizer: CallPlan) -> dict[str, Any]:
+    """What a kind's `pretraining` hook reads: the method's and the optimizer's parameters."""
+    return {"method": method.name, **method.params, "optimizer": optimizer.name, **optimizer.params}
+
+
+def rule_body(eqs: Equations) -> list[str]:
+    """A pretraining rule's statements, then its notes, indented under its heading."""
+    lines = [line for s in (*eqs.forward, *eqs.backward) for line in statement_lines(s, "    ")]
+    return lines + [f"    ({note})" for note in eqs.notes]
 
 
 def _what(graph: Graph, stage: StagePlan) -> str:

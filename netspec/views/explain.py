@@ -11,6 +11,7 @@ from netspec.diagnostics.codes import CODES
 from netspec.diagnostics.core import did_you_mean
 from netspec.equations.expr import Expr, statement_lines, sym
 from netspec.plan import catalog
+from netspec.plan.plans import CallPlan
 from netspec.units import REGISTRY
 from netspec.units.base import ParamSpec
 
@@ -195,21 +196,18 @@ def rule_lines(kind_name: str, method: catalog.Entry) -> list[str]:
     method's defaults and a stage's default optimizer (adam)."""
     from netspec.api import compile  # the example is compiled on demand
     from netspec.check import context
+    from netspec.views.equations import rule_body, rule_settings
 
     kind = REGISTRY[kind_name]
     if kind.pretraining is None:
         return []
     graph = compile("network example {\n" + kind.example + "\n}").network()
     node = next(n for n in graph.nodes() if n.kind == kind_name)
-    adam = catalog.OPTIMIZERS["adam"]
-    settings: dict[str, object] = {"method": method.name}
-    settings.update({p.name: p.default for p in method.params})
-    settings.update({"optimizer": "adam"}, **{p.name: p.default for p in adam.params})
-    eqs = kind.pretraining(context(graph, node), settings)
+    adam = CallPlan.default(catalog.OPTIMIZERS["adam"])
+    eqs = kind.pretraining(context(graph, node), rule_settings(CallPlan.default(method), adam))
     example = kind.example.splitlines()[-1].strip()
-    lines = [f"  rule, at every minibatch, for `{example}` (defaults; a stage's default adam):"]
-    lines += [line for s in (*eqs.forward, *eqs.backward) for line in statement_lines(s, "    ")]
-    return lines + [f"    ({note})" for note in eqs.notes]
+    heading = f"  rule, at every minibatch, for `{example}` (defaults; a stage's default adam):"
+    return [heading, *rule_body(eqs)]
 
 
 BACKPROP = """\

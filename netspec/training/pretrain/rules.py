@@ -179,7 +179,7 @@ class AutoencoderRule:
             loss = F.binary_cross_entropy(rebuilt.clamp(1e-6, 1 - 1e-6), x.clamp(0, 1))
         else:
             loss = F.mse_loss(rebuilt, x)
-        if self.sparsity and self.ae.act == "sigmoid":
+        if self.sparsity:  # check allows it only with act=sigmoid (E404)
             rho = code.mean(0).clamp(1e-6, 1 - 1e-6)  # (N,)
             t = self.target
             kl = t * torch.log(t / rho) + (1 - t) * torch.log((1 - t) / (1 - rho))
