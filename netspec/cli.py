@@ -16,7 +16,7 @@ from netspec import __version__
 from netspec.api import Compiled, compile, total_params
 from netspec.diagnostics.codes import CODES
 from netspec.diagnostics.codes import explain as explain_code
-from netspec.diagnostics.core import NetspecError
+from netspec.diagnostics.core import NetspecError, did_you_mean
 from netspec.diagnostics.render import render_json, render_short, render_text
 from netspec.ir import Graph, Role
 from netspec.lang.parser import parse
@@ -95,6 +95,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     _spec_options(check)
     check.set_defaults(run=_check)
+
+    new = sub.add_parser(
+        "new",
+        help="write a commented starter spec for a concept of the tree",
+        description="Write the zoo's spec for CONCEPT (a spec name such as `dbn`, or a unit "
+        "kind such as `gru`) as a starting point: it opens with a comment that teaches the "
+        "concept and trains as written. Without CONCEPT, list the concepts.",
+    )
+    new.add_argument("concept", metavar="CONCEPT", nargs="?", help="e.g. rbm, dbn, gru, cnn")
+    new.add_argument(
+        "-o", "--output", metavar="PATH", help="where to write it (default: CONCEPT.net; -: stdout)"
+    )
+    new.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    new.set_defaults(run=_new)
 
     explain = sub.add_parser(
         "explain",
@@ -508,6 +522,30 @@ def _write(path: str, data: bytes) -> None:
         Path(path).write_bytes(data)
     except OSError as exc:
         raise _Usage(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _new(args: argparse.Namespace) -> int:
+    from netspec.starters import ALIASES, find, starters
+
+    every = starters()
+    if args.concept is None:
+        width = max(map(len, every))
+        for name, each in every.items():
+            print(f"{name.ljust(width)}  {each.idea}")
+        print("\nalso: " + ", ".join(f"{a} ({s})" for a, s in sorted(ALIASES.items())))
+        return 0
+    starter = find(args.concept)
+    if starter is None:
+        hint = did_you_mean(args.concept, [*every, *ALIASES]) or "`netspec new` lists them"
+        raise _Usage(f"no starter for `{args.concept}`; {hint}")
+    output = args.output or f"{starter.name}.net"
+    if output != "-" and Path(output).exists() and not args.force:
+        raise _Usage(f"{output} exists; pass --force to overwrite it, or -o another path")
+    _write(output, starter.text().encode("utf-8"))
+    if output != "-":
+        print(f"wrote {output}: {starter.idea}")
+        print(f"next: netspec explain {output}; netspec train {output}")
+    return 0
 
 
 def _fmt(args: argparse.Namespace) -> int:

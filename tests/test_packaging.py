@@ -35,6 +35,8 @@ grammar = importlib.resources.files("netspec").joinpath("grammar/netspec.lark")
 assert grammar.is_file(), "the grammar is not in the installed package"
 assert target in Path(str(grammar)).resolve().parents
 assert grammar_text() == grammar.read_text(encoding="utf-8")
+from netspec.starters import find
+assert target in find("gru").path.resolve().parents, "`netspec new` reads another zoo"
 net = netspec.compile("network n { input x: [1, 8, 8]  y = x -> flatten -> dense(10) }").network()
 print(json.dumps({"file": str(here), "type": str(net.node("y").type),
                   "params": net.node("y").meta["params"]}))
@@ -72,6 +74,8 @@ def test_the_installed_wheel_compiles_a_spec_with_its_own_grammar(tmp_path: Path
 
     names = set(zipfile.ZipFile(wheels[0]).namelist())
     assert "netspec/grammar/netspec.lark" in names
+    zoo = {f"netspec/zoo/{spec.name}" for spec in (ROOT / "specs").glob("*.net")}
+    assert zoo <= names, "the zoo, the starters of `netspec new`, is not shipped"
     assert "netspec/__init__.py" in names and "netspec/units/__init__.py" in names
     assert not any(n.startswith(("tests/", "specs/", "bench/")) for n in names)
     lazy = {module.replace(".", "/") + ".py" for module in netspec._LAZY.values()}
