@@ -525,7 +525,7 @@ def _write(path: str, data: bytes) -> None:
 
 
 def _new(args: argparse.Namespace) -> int:
-    from netspec.starters import ALIASES, find, starters
+    from netspec.starters import ALIASES, name_of, starters
 
     every = starters()
     if args.concept is None:
@@ -534,7 +534,7 @@ def _new(args: argparse.Namespace) -> int:
             print(f"{name.ljust(width)}  {each.idea}")
         print("\nalso: " + ", ".join(f"{a} ({s})" for a, s in sorted(ALIASES.items())))
         return 0
-    starter = find(args.concept)
+    starter = every.get(name_of(args.concept))
     if starter is None:
         hint = did_you_mean(args.concept, [*every, *ALIASES]) or "`netspec new` lists them"
         raise _Usage(f"no starter for `{args.concept}`; {hint}")

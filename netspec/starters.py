@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ALIASES", "Starter", "find", "starters"]
+__all__ = ["ALIASES", "Starter", "find", "name_of", "starters"]
 
 # Other names a learner may type for a concept, to the zoo spec that teaches it.
 ALIASES = {
@@ -64,8 +64,13 @@ def starters() -> dict[str, Starter]:
     return found
 
 
-def find(concept: str) -> Starter | None:
-    """The starter for `concept`: a zoo spec's name or one of its aliases (`-` and `_` alike,
-    any case); None if the zoo has none."""
+def name_of(concept: str) -> str:
+    """The zoo spec's name that `concept` stands for: the name itself or an alias (`-` and `_`
+    alike, any case)."""
     key = concept.strip().lower().replace("-", "_")
-    return starters().get(ALIASES.get(key, key))
+    return ALIASES.get(key, key)
+
+
+def find(concept: str) -> Starter | None:
+    """The starter for `concept`; None if the zoo has none."""
+    return starters().get(name_of(concept))

@@ -14,10 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _step_time() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "bench_step_time", ROOT / "bench" / "step_time.py"
-    )
+def _bench(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
@@ -25,7 +23,7 @@ def _step_time() -> ModuleType:
     return module
 
 
-STEP_TIME = _step_time()
+STEP_TIME = _bench("step_time")
 
 
 @pytest.mark.parametrize("case", STEP_TIME.CASES, ids=lambda c: c.name)
@@ -34,16 +32,7 @@ def test_each_hand_baseline_computes_its_spec(case: object) -> None:
     assert gap < 1e-5
 
 
-def _zoo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_zoo", ROOT / "bench" / "zoo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ZOO = _zoo()
+ZOO = _bench("zoo")
 
 
 def test_the_zoo_benchmark_has_one_row_per_zoo_spec() -> None:
