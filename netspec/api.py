@@ -119,9 +119,11 @@ def _order(d: Diagnostic) -> tuple[str, int]:
 
 
 def total_params(graph: Graph) -> int:
-    """The parameter count of a checked network: the sum over its units.
+    """The parameter count of a checked network: the sum over its units (and the losses'
+    learned weights).
 
     >>> total_params(compile("network n { input x: [4]  y = x -> dense(3) }").network())
     15
     """
-    return sum(int(n.meta.get("params", 0)) for n in graph.nodes() if n.role is Role.UNIT)
+    learns = (Role.UNIT, Role.LOSS)
+    return sum(int(n.meta.get("params", 0)) for n in graph.nodes() if n.role in learns)

@@ -8,6 +8,11 @@ from math import prod
 
 Dim = int | str  # a str is a symbolic size such as "T", or an expression of one
 
+# The class id of a step with no label, in a sequence target class(K)[T]: the padding after a
+# sentence shorter than T. Loading accepts it there, and losses and accuracies leave such steps
+# out (torch's ignore_index).
+NO_LABEL = -1
+
 
 @dataclass(frozen=True)
 class TensorType:

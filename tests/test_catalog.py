@@ -42,7 +42,7 @@ from netspec.plan.plans import CallPlan
 from netspec.training.optim import Schedule, make_optimizer
 from netspec.training.pretrain.rules import make_rule
 from netspec.training.run import TrainOptions, train
-from netspec.types import TensorType
+from netspec.types import NO_LABEL, TensorType
 from netspec.units import REGISTRY
 from netspec.units.base import ParamSpec, positive
 from netspec.views import explain
@@ -257,14 +257,22 @@ def test_every_source_gives_samples_that_fit_its_fields(entry: Source) -> None:
         assert TARGET in roles and len(samples.x) == len(samples.y)
     if "n" in args:
         assert len(samples.x) == args["n"]
+    assert set(samples.more) <= {f.name for f in entry.fields(args) if f.role == TARGET}
     for field in entry.fields(args):
         assert field.type is not None
         values = samples.x if field.role == FEATURES else samples.y
+        names = samples.names
+        if field.name in samples.more:  # a further target, with its own class names
+            values, names = samples.more[field.name]
+        assert values is not None
+        assert len(values) == len(samples.x)
         assert prod(values.shape[1:]) == prod(int(d) for d in field.type.dims), field
         if field.type.classes is not None:
-            assert values.min() >= 0 and values.max() < field.type.classes
-            if field.role == TARGET and samples.names:
-                assert len(samples.names) == field.type.classes
+            padded = field.role == TARGET and field.type.dims  # NO_LABEL at padded steps
+            assert values.min() >= (NO_LABEL if padded else 0)
+            assert values.max() < field.type.classes
+            if field.role == TARGET and names:
+                assert len(names) == field.type.classes
 
 
 def _call(entry: Entry, **given: Any) -> CallPlan:

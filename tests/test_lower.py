@@ -328,8 +328,21 @@ def test_regression_losses_compare_values_of_the_same_shape() -> None:
     torch.testing.assert_close(out["loss"], F.mse_loss(y, t) + 0.25 * F.l1_loss(y, t))
 
 
+WEIGHTED = """
+network weighted {
+    input pixels: [64]
+    input digit: class(10)
+    shared = pixels -> dense(64, act=relu) -> dense(32, act=relu)
+    y = softmax(shared, 10)
+    recon = shared -> dense(64, act=sigmoid)
+    loss classify = cross_entropy(y, digit, weight=1.0)
+    loss reconstruct = mse(recon, pixels, weight=0.5)
+}
+"""
+
+
 def test_weighted_multitask_total_is_the_weighted_sum() -> None:
-    compiled = compile_file(ROOT / "specs" / "multitask.net")
+    compiled = compile(WEIGHTED, "weighted.net")
     lowered = lower(compiled.network(), compiled.sources)
     lowered.root.eval()
     assert [(h.name, h.weight) for h in lowered.heads] == [("classify", 1.0), ("reconstruct", 0.5)]

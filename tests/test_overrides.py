@@ -17,15 +17,17 @@ def _compile(spec: str, **overrides: str) -> netspec.Compiled:
     return netspec.compile_file(SPECS / f"{spec}.net", overrides)
 
 
-def _loss_weight(compiled: netspec.Compiled, label: str) -> float:
+def _loss_weight(compiled: netspec.Compiled, label: str) -> float | str:
     graph = compiled.network()
-    return float(next(n for n in graph.nodes() if n.label == label).params["weight"])
+    weight: float | str = next(n for n in graph.nodes() if n.label == label).params["weight"]
+    return weight
 
 
 def test_a_named_losss_weight() -> None:
-    assert _loss_weight(_compile("multitask"), "reconstruct") == 0.5
-    assert _loss_weight(_compile("multitask", **{"reconstruct.weight": "0"}), "reconstruct") == 0
-    assert _loss_weight(_compile("multitask", **{"reconstruct.weight": "0"}), "classify") == 1.0
+    assert _loss_weight(_compile("multitask"), "phonetic") == "auto"
+    assert _loss_weight(_compile("multitask", **{"phonetic.weight": "0"}), "phonetic") == 0
+    assert _loss_weight(_compile("multitask", **{"phonetic.weight": "0.5"}), "phonetic") == 0.5
+    assert _loss_weight(_compile("multitask", **{"phonetic.weight": "0"}), "recognise") == "auto"
 
 
 def test_one_stages_setting_and_the_sections() -> None:

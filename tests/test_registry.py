@@ -19,12 +19,12 @@ from netspec.diagnostics.core import NetspecError
 from netspec.ir import Graph, Role
 from netspec.types import TensorType
 from netspec.units import REGISTRY, REQUIRED, ParamSpec, Signature, UnitKind, register
-from netspec.units.base import EquationContext, Params
+from netspec.units.base import AUTO, EquationContext, Params
 from netspec.units.samples import Sample
 from netspec.views.draw import VIEWS, draw
 
 KINDS = list(REGISTRY.values())
-PARAM_TYPES = {"int", "float", "bool", "choice", "ints", "shape"}
+PARAM_TYPES = {"int", "float", "bool", "choice", "ints", "shape", "weight"}
 
 
 def _compile(body: str) -> Compiled:
@@ -76,6 +76,7 @@ def _check_default(kind: UnitKind, p: ParamSpec) -> None:
     ok = {
         "int": isinstance(value, int) and not isinstance(value, bool),
         "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "weight": value == AUTO or isinstance(value, float),
         "bool": isinstance(value, bool),
         "choice": value in p.choices,
         "ints": isinstance(value, int) or _ints(value),

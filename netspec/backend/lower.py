@@ -18,10 +18,12 @@ from torch import fx, nn
 from torch.fx.graph import PythonCode
 
 from netspec.backend.nn.base import LowerContext, Lowering
+from netspec.backend.nn.losses import LearnedWeight
 from netspec.ir import Graph, Node, Role
 from netspec.lang.source import Sources
 from netspec.types import TensorType
 from netspec.units import REGISTRY
+from netspec.units.base import AUTO
 
 
 @dataclass(frozen=True)
@@ -30,9 +32,10 @@ class Head:
 
     name: str
     kind: str
-    weight: float
+    weight: float | None  # None: learned (`weight=auto`)
     prediction: str  # node id
     target: str  # node id (an input, usually)
+    loss: str = ""  # the loss's own node id
 
 
 @dataclass
@@ -50,6 +53,16 @@ class Lowered:
     # Units whose value is a link function (`sigmoid`, `softmax`) of logits, by node id, with
     # the link: their values are probabilities, and losses of that link read the logits.
     links: dict[str, str] = field(default_factory=dict)
+
+    def learned_weights(self) -> dict[str, float]:
+        """`weight=auto` heads: their weight exp(-s) now, by head name."""
+        found = {}
+        for head in self.heads:
+            if head.weight is None:
+                module = self.root.get_submodule(self.modules[head.loss])
+                assert isinstance(module, LearnedWeight)
+                found[head.name] = float(torch.exp(-module.log_variance.detach()))
+        return found
 
     def source(self) -> str:
         """The objective's forward with `# File: spec.net:LINE` comments, for people to read."""
@@ -94,9 +107,12 @@ def lower(graph: Graph, sources: Sources | None = None) -> Lowered:
         if node.role in (Role.UNIT, Role.LOSS):
             low = builder(node.kind)(_context(graph, node))
             lowerings[node.id] = low
-            if low.module is not None:
+            module = low.module
+            if node.role is Role.LOSS and node.params["weight"] == AUTO:
+                module = LearnedWeight()  # the loss's own parameter: its log-variance
+            if module is not None:
                 modules[node.id] = namer.name(node.id)
-                root.add_module(modules[node.id], low.module)
+                root.add_module(modules[node.id], module)
     emitter = _Emitter(graph, lowerings, modules, namer, sources)
     inputs = tuple(n.id for n in graph.nodes(Role.INPUT))
     outputs = list(graph.nodes(Role.OUTPUT))
@@ -133,7 +149,9 @@ def _links(lowerings: dict[str, Lowering]) -> dict[str, str]:
 def _head(graph: Graph, node: Node) -> Head:
     prediction, target = graph.inputs_of(node.id)
     name = node.name or node.id.removeprefix("loss:")
-    return Head(name, node.kind, float(node.params["weight"]), prediction, target)
+    weight = node.params["weight"]
+    learned = None if weight == AUTO else float(weight)
+    return Head(name, node.kind, learned, prediction, target, node.id)
 
 
 def _ancestors(graph: Graph, ids: Iterable[str]) -> set[str]:
@@ -214,17 +232,14 @@ class _Emitter:
         total: fx.Node | None = None
         for node in self.graph.nodes(Role.LOSS):
             term = values[node.id]
-            weight = float(node.params["weight"])
-            if weight != 1.0:
-                term = self._call(
-                    fxg,
-                    "call_function",
-                    torch.mul,
-                    (term, weight),
-                    {},
-                    f"{self.namer.name(node.id)}_weighted",
-                    node,
-                )
+            weight = node.params["weight"]
+            weighted = f"{self.namer.name(node.id)}_weighted"
+            if weight == AUTO:
+                module = self.modules[node.id]
+                term = self._call(fxg, "call_module", module, (term,), {}, weighted, node)
+            elif float(weight) != 1.0:
+                args = (term, float(weight))
+                term = self._call(fxg, "call_function", torch.mul, args, {}, weighted, node)
             total = (
                 term
                 if total is None

@@ -10,7 +10,7 @@ from typing import Any
 from netspec.diagnostics.core import Diagnostic, did_you_mean, error
 from netspec.lang import ast
 from netspec.lang.source import Span
-from netspec.units.base import ParamSpec
+from netspec.units.base import AUTO, ParamSpec
 
 
 class Symbol(str):
@@ -93,6 +93,7 @@ _TYPE_WORDS = {
     "shape": "a list of integers",
     "choice": "one of",
     "str": "a string",
+    "weight": "a number or `auto`",
 }
 
 
@@ -111,6 +112,11 @@ def convert(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
         return value == "true", None
     if kind == "str" and isinstance(value, str) and not isinstance(value, Symbol):
         return value, None
+    if kind == "weight":  # a loss's weight: a number, or `auto` (learned)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value), None
+        if isinstance(value, Symbol) and value == "auto":
+            return AUTO, None
     if kind == "choice" and isinstance(value, str):
         if value in spec.choices:
             return str(value), None

@@ -3,7 +3,8 @@
 `load(plan, graph)` reads or generates the source, splits it, and gives each bound network input
 its field's values (its `part` of the features when several inputs share them), reshaped to the
 input's declared shape with symbolic sizes such as `T` read from the data: float32 for `real` and
-`binary` inputs, int64 class ids 0..K-1 for `class(K)` ones.
+`binary` inputs, int64 class ids 0..K-1 for `class(K)` ones (and NO_LABEL, -1, at the padded
+steps of a sequence target `class(K)[T]`, which losses and accuracies leave out).
 
 Splits: the samples are shuffled once with `default_rng(plan.seed)`; the first `test` fraction
 is the test split, the next `val` fraction the validation split, the rest the training split.
@@ -33,7 +34,7 @@ import csv
 import os
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from math import prod
 from types import MappingProxyType
@@ -44,7 +45,7 @@ import numpy as np
 from netspec.ir import Graph, Node, Role
 from netspec.plan.catalog import FEATURES, SOURCES, TARGET, Source
 from netspec.plan.plans import DataPlan
-from netspec.types import TensorType
+from netspec.types import NO_LABEL, TensorType
 
 __all__ = ["DataError", "Dataset", "Samples", "Split", "load"]
 
@@ -93,6 +94,9 @@ class Samples:
     test_rows: np.ndarray | None = None
     # A group per sample (a speaker): the test and validation splits hold out whole groups.
     groups: np.ndarray | None = None
+    # Further targets, by field name, with their class names: another task's labels of the
+    # same samples (a word's phones, beside the word in y).
+    more: Mapping[str, tuple[np.ndarray, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def load(plan: DataPlan, graph: Graph) -> Dataset:
@@ -113,6 +117,7 @@ def load(plan: DataPlan, graph: Graph) -> Dataset:
         mean, std = x[train_idx].mean(axis=0), x[train_idx].std(axis=0)
         x = (x - mean) / np.where(std > 0, std, 1.0)
     values = {f.name: x if f.role == FEATURES else raw.y for f in plan.fields}
+    values |= {name: array for name, (array, _) in raw.more.items()}
     arrays: dict[str, np.ndarray] = {}
     class_names: dict[str, tuple[str, ...]] = {}
     for b in plan.bindings:
@@ -120,10 +125,11 @@ def load(plan: DataPlan, graph: Graph) -> Dataset:
         if data is None:
             raise DataError(f"`{plan.source}` gives no `{b.field}` for input `{node.label}`")
         origin = raw.x_from if b.role == FEATURES else raw.y_from
-        arrays[node.id] = _shape(data, b.part, node, origin, raw.y_text and b.role == TARGET)
+        target = b.role == TARGET
+        arrays[node.id] = _shape(data, b.part, node, origin, raw.y_text and target, target)
         if node.type is not None and node.type.dtype != "real" and b.role == TARGET:
             k = node.type.classes or 2  # binary: 2
-            names = raw.names[:k]
+            names = raw.more[b.field][1][:k] if b.field in raw.more else raw.names[:k]
             class_names[node.id] = names + tuple(str(i) for i in range(len(names), k))
 
     ends = [b.part[1] for b in plan.bindings if b.part is not None and b.role == FEATURES]
@@ -227,9 +233,15 @@ def _input_node(graph: Graph, name: str) -> Node:
 
 
 def _shape(
-    data: np.ndarray, part: tuple[int, int] | None, node: Node, origin: str, text: bool
+    data: np.ndarray,
+    part: tuple[int, int] | None,
+    node: Node,
+    origin: str,
+    text: bool,
+    target: bool = False,
 ) -> np.ndarray:
-    """`data` (or its `part`) as the values of input `node`: its shape, its element type."""
+    """`data` (or its `part`) as the values of input `node`: its shape, its element type. A
+    sequence target class(K)[T] may hold NO_LABEL at steps without a label (padding)."""
     n = len(data)
     if part is not None:
         flat = data.reshape(n, -1)
@@ -258,8 +270,11 @@ def _shape(
     if not np.all(np.isfinite(data)) or not np.all(data == np.round(data)):
         raise DataError(f"{where} holds values that are not whole numbers: `{t}` needs class ids")
     k = 2 if t.dtype == "binary" else int(t.classes or 0)
-    if n and (data.min() < 0 or data.max() >= k):
+    padded = target and t.dtype == "class" and t.rank > 0
+    low = NO_LABEL if padded else 0
+    if n and (data.min() < low or data.max() >= k):
         ids = "0 or 1" if t.dtype == "binary" else f"class ids 0 to {k - 1}"
+        ids += f" ({NO_LABEL} at unlabelled steps)" if padded else ""
         raise DataError(
             f"{where} holds values from {data.min():g} to {data.max():g}, but `{t}` takes {ids}"
         )
@@ -318,7 +333,7 @@ def _raw(
     raw: Samples = entry.resolve()(**dict(arguments))
     name = f"`{entry.name}`"
     raw = replace(raw, x_from=raw.x_from or name, y_from=raw.y_from or name)
-    for a in (raw.x, raw.y):
+    for a in (raw.x, raw.y, *(array for array, _ in raw.more.values())):
         if a is not None:
             a.setflags(write=False)
     return raw

@@ -399,6 +399,19 @@ OPS: dict[str, Op] = {
         "the rows of class scores)",
     ),
     "shaped": Op("{0}"),  # a target laid out as its prediction (a [1] score, a scalar label)
+    # a sequence of class ids, whose padded steps hold -1 (netspec.types.NO_LABEL)
+    "mean_labelled": Op(
+        "mean_({over}: {1} >= 0) {0}",
+        1.5,
+        "mean_(n,t: t >= 0) a: the mean over the labelled steps; a step whose target is -1 "
+        "(the padding after a shorter sequence) counts in neither the sum nor N",
+    ),
+    "labelled": Op("[{0} >= 0]", 9, "[t >= 0] is 1 at a labelled step, 0 at a padded one (-1)"),
+    "count_labelled": Op(
+        "N",
+        9,
+        "N: for a sequence target, the number of labelled steps (t >= 0) the loss averages",
+    ),
 }
 
 
@@ -494,7 +507,7 @@ def definitions(statements: tuple[Statement, ...] | list[Statement]) -> list[str
 def tensor_list(tensors: tuple[Tensor, ...]) -> str:
     """`W_h1: 128x64, b_h1: 128`: every tensor the equations name, with its shape."""
     return ", ".join(
-        f"{t.name}: {'x'.join(map(str, t.dims))}" + ("" if t.learned else " (running)")
+        f"{t.name}: {'x'.join(map(str, t.dims)) or 'scalar'}" + ("" if t.learned else " (running)")
         for t in tensors
     )
 

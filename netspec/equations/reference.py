@@ -300,6 +300,10 @@ def _size(x: Array, over: str, axes: tuple[int, ...]) -> Array:
 
 
 # --- helpers of the loss operators
+def _mean_labelled(a: Array, t: Array, over: str = "") -> Array:
+    """a's mean over the steps whose class id t is not -1 (padding); 0 when there is none."""
+    labelled = np.asarray(t) >= 0
+    return np.reshape(a, labelled.shape)[labelled].sum() / max(int(labelled.sum()), 1)
 
 
 NUMPY: dict[str, Callable[..., Array]] = {
@@ -377,4 +381,7 @@ NUMPY: dict[str, Callable[..., Array]] = {
     # --- loss operators
     "count": lambda a, rows: a.size / a.shape[-1] if rows else a.size,
     "shaped": lambda t, y: np.reshape(t, np.shape(y)),
+    "mean_labelled": _mean_labelled,
+    "labelled": lambda t: (np.asarray(t) >= 0).astype(np.float64)[..., None],
+    "count_labelled": lambda t: max(int(np.count_nonzero(np.asarray(t) >= 0)), 1),
 }

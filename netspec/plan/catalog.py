@@ -165,6 +165,19 @@ def _reviews(p: Mapping[str, Any]) -> tuple[Field, ...]:
     )
 
 
+# The tagging lexicon (netspec.data.tagging): `<pad>` and 80 words; 7 tags. A sentence of its
+# grammar has 2 to 23 words, and ones of more than 12 are rare, so min_length stops there.
+TAGGING_MIN_VOCAB = 81
+TAGGING_TAGS = 7
+
+
+def _tagging(p: Mapping[str, Any]) -> tuple[Field, ...]:
+    return (
+        Field("words", FEATURES, TensorType((p["max_length"],), "class", p["vocab"])),
+        Field("tags", TARGET, TensorType((p["max_length"],), "class", TAGGING_TAGS)),
+    )
+
+
 def _files(p: Mapping[str, Any]) -> tuple[Field, ...]:
     target = (Field("target", TARGET, None),) if p["target"] is not None else ()
     return (Field("features", FEATURES, None), *target)
@@ -284,7 +297,8 @@ SOURCES: dict[str, Source] = {
             "speech",
             "spoken digit words made by a source-filter model (a glottal pulse train through "
             "formant resonators) for many speakers, as [64, mels] log-mel frames (10 ms each); "
-            "the class is the word",
+            "the class is the word. A second target, `phones`, class(20)[64], is the phone said "
+            "at each frame (`sil` outside the word), for a network that also learns those",
             (
                 ParamSpec(
                     "words",
@@ -308,8 +322,115 @@ SOURCES: dict[str, Source] = {
             fields=lambda p: (
                 Field("frames", FEATURES, _real(64, p["mels"])),
                 Field("word", TARGET, _labels(p["words"])),
+                Field("phones", TARGET, TensorType((64,), "class", 20)),
             ),
             impl="netspec.data.speech:speech",
+            seeded=True,
+        ),
+        Source(
+            "speech_frames",
+            "frame-level phone classification on the `speech` utterances of all ten digit "
+            "words: a sample per 10 ms frame, `context` log-mel frames centred on it, "
+            "flattened; the class is the phone said at the centre frame (20: `sil`, which "
+            "also holds the stop closures, and 19 phones). Features standardized with the "
+            "training split's statistics (for Gaussian RBMs); the test split holds out whole "
+            "speakers",
+            (
+                ParamSpec("speakers", "int", "number of voices", 20, check=positive),
+                ParamSpec(
+                    "utterances",
+                    "int",
+                    "number of utterances, 64 frames (samples) each",
+                    200,
+                    check=positive,
+                ),
+                ParamSpec(
+                    "mels",
+                    "int",
+                    "mel bands per frame (8 to 40)",
+                    24,
+                    check=lambda v: None if 8 <= v <= 40 else "must be between 8 and 40",
+                ),
+                ParamSpec(
+                    "context",
+                    "int",
+                    "frames per sample, odd: the centre one and (context - 1) / 2 either side "
+                    "(1 to 31)",
+                    11,
+                    check=lambda v: None if v % 2 and 1 <= v <= 31 else "must be odd, 1 to 31",
+                ),
+                *SPLIT,
+            ),
+            # 20 classes: netspec.data.speech.PHONE_CLASSES
+            fields=lambda p: (
+                Field("frames", FEATURES, _real(p["context"] * p["mels"])),
+                Field("phone", TARGET, _labels(20)),
+            ),
+            impl="netspec.data.speech:speech_frames",
+            seeded=True,
+            standardized=True,
+        ),
+        Source(
+            "spoken_digits",
+            "two modalities of one digit: each of scikit-learn's 1,797 8x8 digit images "
+            "(pixels in [0, 1]) paired with the `speech` word of its digit, summarised to the "
+            "mean log-mel frame of `frames` stretches of time and standardized; features "
+            "[64 image | frames * mels sound], for two inputs that share them. The test split "
+            "is the `held_out` speakers' samples, where `missing` blanks one modality",
+            (
+                ParamSpec("speakers", "int", "number of voices", 20, check=_at_least(2)),
+                ParamSpec(
+                    "held_out",
+                    "int",
+                    "speakers whose samples are the test split (whenever `test` is above 0)",
+                    4,
+                    check=positive,
+                ),
+                ParamSpec(
+                    "mels",
+                    "int",
+                    "mel bands per frame (8 to 40)",
+                    8,
+                    check=lambda v: None if 8 <= v <= 40 else "must be between 8 and 40",
+                ),
+                ParamSpec(
+                    "frames",
+                    "int",
+                    "stretches of time the 64 frames are averaged over (1 to 64)",
+                    1,
+                    check=lambda v: None if 1 <= v <= 64 else "must be between 1 and 64",
+                ),
+                ParamSpec(
+                    "missing",
+                    "choice",
+                    "the modality blanked in the test split, training untouched (keep test "
+                    "above 0: with test=0 the blanked samples are trained on)",
+                    "none",
+                    ("none", "image", "sound"),
+                ),
+                ParamSpec(
+                    "fill",
+                    "choice",
+                    "what a missing modality is set to: the training samples' mean, or zeros",
+                    "mean",
+                    ("mean", "zero"),
+                ),
+                ParamSpec(
+                    "augment",
+                    "float",
+                    "fraction of the training samples added twice more, once with the image "
+                    "and once with the sound blanked, so that the net learns to do without "
+                    "either (Ngiam et al. 2011)",
+                    0.0,
+                    check=lambda v: None if 0 <= v <= 1 else "must be between 0 and 1",
+                ),
+                *SPLIT,
+            ),
+            fields=lambda p: (
+                Field("pair", FEATURES, _real(64 + p["frames"] * p["mels"])),
+                Field("digit", TARGET, _labels(10)),
+            ),
+            impl="netspec.data.paired:spoken_digits",
             seeded=True,
         ),
         Source(
@@ -395,6 +516,50 @@ SOURCES: dict[str, Source] = {
             ),
             fields=_reviews,
             impl="netspec.data.synthetic:reviews",
+            seeded=True,
+        ),
+        Source(
+            "tagging",
+            "sentences of a small grammar (determiners, adjectives, nouns, pronouns, verbs, "
+            "modals, prepositions) as token ids padded to `max_length` with id 0 (`<pad>`); "
+            "the target is each word's part-of-speech tag, -1 at padded steps (no label: "
+            "losses and accuracies leave them out). Words such as `can`, `saw`, `light` and "
+            "`fish` have several tags, so a word's tag depends on its context",
+            (
+                ParamSpec("n", "int", "number of sentences", 3000, check=positive),
+                ParamSpec(
+                    "vocab",
+                    "int",
+                    f"vocabulary size: `<pad>`, {TAGGING_MIN_VOCAB - 1} words of the grammar, "
+                    "then unambiguous filler nouns, verbs and adjectives",
+                    100,
+                    check=_at_least(TAGGING_MIN_VOCAB),
+                ),
+                ParamSpec(
+                    "min_length",
+                    "int",
+                    "fewest words in a sentence (2 to 12)",
+                    3,
+                    check=lambda v: None if 2 <= v <= 12 else "must be between 2 and 12",
+                ),
+                ParamSpec(
+                    "max_length",
+                    "int",
+                    "most words in a sentence: the padded length T",
+                    16,
+                    check=_at_least(2),
+                ),
+                ParamSpec(
+                    "ambiguity",
+                    "float",
+                    "chance that a word is one with several tags (where its slot has one)",
+                    0.5,
+                    check=lambda v: None if 0 <= v <= 1 else "must be between 0 and 1",
+                ),
+                *SPLIT,
+            ),
+            fields=_tagging,
+            impl="netspec.data.tagging:tagging",
             seeded=True,
         ),
         Source(

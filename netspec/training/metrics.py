@@ -1,5 +1,6 @@
 """Per-head metrics: the loss of every head, accuracy for class and binary targets, mse and mae
 for real ones; running means over an epoch, whole-split evaluation and confusion matrices.
+Steps of a sequence target labelled NO_LABEL (padding) count in no accuracy or confusion matrix.
 
 The objective returns losses and the network's outputs; a head's prediction need not be an
 output, so `probe` copies the objective's fx graph and also returns each head's prediction and
@@ -19,6 +20,7 @@ from torch import fx
 
 from netspec.backend.lower import Lowered
 from netspec.ir import Graph, Role
+from netspec.types import NO_LABEL
 
 Batch = Sequence[torch.Tensor]
 Forward = Callable[..., dict[str, Any]]
@@ -108,8 +110,10 @@ def batch_metrics(heads: Sequence[HeadSpec], out: dict[str, Any]) -> dict[str, t
             continue
         pred = pred.detach().float()
         if h.target == "class" and pred.shape[-1] > 1:
-            hits = pred.argmax(-1) == target.reshape(pred.shape[:-1])  # (B,) or (B, T)
-            metrics[f"{h.name}/acc"] = hits.float().mean()
+            truth = target.reshape(pred.shape[:-1])  # (B,) or (B, T)
+            labelled = truth != NO_LABEL  # padded steps are left out
+            hits = (pred.argmax(-1) == truth) & labelled
+            metrics[f"{h.name}/acc"] = hits.sum() / labelled.sum().clamp(min=1)
         elif h.target in ("class", "binary"):
             guess = (pred > h.threshold).float()  # (B, 1) or (B,)
             metrics[f"{h.name}/acc"] = (guess == target.float().reshape(pred.shape)).float().mean()
@@ -166,18 +170,44 @@ def evaluate(
     batch: int = 1024,
     confusion: bool = False,
 ) -> Evaluation:
-    """Means over a whole split, in chunks; the caller puts the model in eval mode."""
+    """Means over a whole split, in chunks; the caller puts the model in eval mode. A head with
+    a sequence of class ids averages over its labelled steps, so each chunk weighs by those."""
     size = int(tensors[0].shape[0])
     running = Running()
+    by_steps: dict[str, Running] = {}  # metric -> its running mean over labelled steps
     counts: dict[str, torch.Tensor] = {}
+    order: list[str] = []  # the metrics in batch_metrics' order
     for part in chunks(size, batch):
         with autocast():
             out = forward(*(t[part] for t in tensors))
-        running.add(batch_metrics(heads, out), part.stop - part.start)
+        metrics = batch_metrics(heads, out)
+        order = order or list(metrics)
+        for key, n in _labelled_steps(heads, out).items():
+            if key in metrics:
+                by_steps.setdefault(key, Running()).add({key: metrics.pop(key)}, n)
+        if metrics:
+            running.add(metrics, part.stop - part.start)
         if confusion:
             _count_confusion(heads, out, counts)
     matrices = {k: v.cpu().numpy() for k, v in counts.items()}
-    return Evaluation(running.means(), matrices)
+    found = running.means()
+    for r in by_steps.values():
+        found |= r.means()
+    return Evaluation({k: found[k] for k in order if k in found}, matrices)
+
+
+def _labelled_steps(heads: Sequence[HeadSpec], out: dict[str, Any]) -> dict[str, int]:
+    """The metrics that average over a sequence's labelled steps, with their number."""
+    steps = {}
+    for h in heads:
+        target = out["targets"].get(h.name)
+        if h.target != "class" or target is None or target.dim() < 2:  # (B, T): a sequence
+            continue
+        n = int((target != NO_LABEL).sum())
+        steps[f"{h.name}/acc"] = steps[f"{h.name}/loss"] = n  # cross-entropy's, of class ids
+        if len(heads) == 1:  # the total is this loss (weighted)
+            steps["loss"] = n
+    return steps
 
 
 def _count_confusion(
@@ -193,6 +223,8 @@ def _count_confusion(
         else:
             guess = (pred.float() > h.threshold).long().reshape(-1)
         truth = target.reshape(-1).long()  # (B * T,)
+        labelled = truth != NO_LABEL  # padded steps are left out
+        truth, guess = truth[labelled], guess[labelled]
         flat = torch.bincount(truth * k + guess, minlength=k * k)[: k * k]
         counts[h.name] = counts.get(h.name, 0) + flat.reshape(k, k)
 

@@ -140,15 +140,16 @@ def reporter(heads: Sequence[HeadSpec], quiet: bool) -> Reporter:
 
 
 def metrics_table(metrics: Mapping[str, float], heads: Sequence[HeadSpec], split: str) -> str:
-    """Per head: the loss, then accuracy (class and binary targets) or mse and mae (real ones)."""
-    header = ["head", "kind", f"{split} loss", "accuracy", "mse", "mae"]
+    """Per head: the loss, then accuracy (class and binary targets) or mse and mae (real ones),
+    and a `weight=auto` head's learned weight."""
+    header = ["head", "kind", f"{split} loss", "accuracy", "mse", "mae", "learned weight"]
     rows = [header]
     for h in heads:
         row = [h.name, h.kind, _cell(metrics.get(f"{h.name}/loss"))]
-        row += [_cell(metrics.get(f"{h.name}/{m}")) for m in ("acc", "mse", "mae")]
+        row += [_cell(metrics.get(f"{h.name}/{m}")) for m in ("acc", "mse", "mae", "weight")]
         rows.append(row)
     if len(heads) > 1:
-        rows.append(["total", "weighted", _cell(metrics.get("loss")), "", "", ""])
+        rows.append(["total", "weighted", _cell(metrics.get("loss")), "", "", "", ""])
     used = [i for i in range(len(header)) if i < 3 or any(r[i] for r in rows[1:])]
     return columns([[r[i] for i in used] for r in rows])
 

@@ -282,6 +282,8 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
     """Evaluate the final weights; write plots, the drawing and the manifest's ending."""
     split = next(s for s in ("test", "val", "train") if s in session.splits)
     final, scores = _evaluate(session, split)
+    for head, weight in session.lowered.learned_weights().items():
+        final.metrics[f"{head}/weight"] = weight  # `weight=auto`: what training settled on
     session.probe.eval()  # the trained model is handed back ready for inference
     run, rows = session.run, session.log.rows
     plots: list[Path] = []
@@ -356,4 +358,6 @@ def evaluate_checkpoint(
             f"the data have no {split} split (set `{split}=` in the `data` source to hold one out)"
         )
     final, scores = _evaluate(session, split)
+    for head, weight in session.lowered.learned_weights().items():
+        final.metrics[f"{head}/weight"] = weight  # `weight=auto`: what training settled on
     return CheckpointScores(session.heads, split, final.metrics, scores)

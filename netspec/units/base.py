@@ -21,6 +21,7 @@ Value = int | float | bool | str | tuple[Any, ...]
 Params = Mapping[str, Value]
 
 REQUIRED: Any = object()  # the default of a parameter that has none
+AUTO = "auto"  # a loss's `weight` learned in training (uncertainty weighting)
 
 
 class ShapeError(Exception):
@@ -56,8 +57,8 @@ class ParamSpec:
     """One parameter of a unit kind.
 
     `type` is one of: int, float, bool, str (a quoted string: a file path), choice, ints (an int
-    or a list of ints), shape (a list of ints, one of them may be -1). `check` returns a
-    complaint about a well-typed value, or None.
+    or a list of ints), shape (a list of ints, one of them may be -1), weight (a float, or
+    AUTO: learned). `check` returns a complaint about a well-typed value, or None.
     """
 
     name: str

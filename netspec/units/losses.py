@@ -7,6 +7,7 @@ import random
 from netspec.types import Dim, TensorType
 from netspec.units import loss_equations
 from netspec.units.base import (
+    AUTO,
     EquationRule,
     Params,
     ParamSpec,
@@ -14,12 +15,25 @@ from netspec.units.base import (
     ShapeRule,
     Signature,
     UnitKind,
+    Value,
     non_negative,
     probability,
 )
 from netspec.units.samples import Sample, SampleRule, coin, declare, draw_params, sequence_sizes
 
-_WEIGHT = ParamSpec("weight", "float", "weight of this loss in the total", 1.0, check=non_negative)
+
+def _weight_check(value: Value) -> str | None:
+    return None if value == AUTO else non_negative(value)
+
+
+_WEIGHT = ParamSpec(
+    "weight",
+    "weight",
+    "weight of this loss in the total; `auto`: learned, exp(-s) with a learned log-variance s "
+    "(uncertainty weighting, Kendall, Gal & Cipolla 2018)",
+    1.0,
+    check=_weight_check,
+)
 SCALAR = TensorType(())
 
 
@@ -181,7 +195,13 @@ def _loss(
         example=example,
         role="loss",
         samples=samples,
+        count=_learned_weight,
     )
+
+
+def _learned_weight(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
+    """An `auto` weight learns one number, its log-variance."""
+    return 1 if p.get("weight") == AUTO else 0
 
 
 KINDS = (

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from netspec.types import Dim
-from netspec.units.base import ParamSpec, Signature, UnitKind, Value
+from netspec.units.base import AUTO, ParamSpec, Signature, UnitKind, Value
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,9 @@ def draw_params(
 def _draw_value(
     rng: random.Random, p: ParamSpec, axes: int, bounds: tuple[float, float] | None
 ) -> Value:
-    if p.type == "float":
+    if p.type == "weight" and coin(rng):
+        return AUTO
+    if p.type in ("float", "weight"):
         lo_f, hi_f = bounds or (0.0, 1.0)
         return round(rng.uniform(lo_f, hi_f), 3)  # the value as the spec will write it
     if p.type == "bool":

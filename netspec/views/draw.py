@@ -23,7 +23,7 @@ from netspec.units.base import SelfLoop
 from netspec.views.dot import FONT, OBSERVED, Digraph, html
 from netspec.views.gradient_colors import GradientRecord, colour_by_gradient
 from netspec.views.legend import COUPLING, DASHED, GENERATIVE, add_legend
-from netspec.views.model import couplings
+from netspec.views.model import couplings, weight_label
 from netspec.views.neurons import draw_neurons
 from netspec.views.objective import Objectives
 from netspec.views.render_dot import render
@@ -272,8 +272,7 @@ class _UnitsView:
             return self._junction_attrs(node, tooltip, style)
         if node.role is Role.LOSS:
             self.used.add("loss")
-            weight = node.params.get("weight", 1.0)
-            small = [f"weight {weight:g}"] if weight != 1.0 else []
+            small = [weight_label(node)] if weight_label(node) else []
             return {
                 "shape": "box",
                 "style": "dashed",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from netspec.ir import Graph, Node, Role
 from netspec.units import REGISTRY
+from netspec.units.base import AUTO
 
 Edge = tuple[str, str]  # (source, destination) node ids, as the IR has it: bottom-up
 
@@ -95,3 +96,11 @@ def couplings(graph: Graph) -> dict[Edge, Coupling]:
             for edge in path[:-1]:
                 out[edge] = Coupling(True, unit, low, True, carry=True)
     return out
+
+
+def weight_label(loss: Node) -> str:
+    """How a loss's weight is written beside it: `weight 0.5`, `weight learned`; "" for 1."""
+    weight = loss.params.get("weight", 1.0)
+    if weight == AUTO:
+        return "weight learned"
+    return f"weight {weight:g}" if weight != 1.0 else ""

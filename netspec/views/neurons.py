@@ -15,7 +15,7 @@ from netspec.ir import Graph, Node, Role
 from netspec.units import REGISTRY
 from netspec.units.base import NeuronView
 from netspec.views.dot import FONT, OBSERVED, Digraph, html
-from netspec.views.model import Coupling, couplings
+from netspec.views.model import Coupling, couplings, weight_label
 
 SHOWN = 6  # neurons drawn per layer before eliding the middle ones
 
@@ -209,8 +209,7 @@ def _layer(dot: Digraph, graph: Graph, node: Node) -> _Layer:
 def _box_label(title: Node, kinds: str, last: Node) -> str:
     name = title.name or title.kind
     if title.role is Role.LOSS:  # its kind under its name, if it has one, and its weight
-        weight = title.params.get("weight", 1.0)
-        parts = [kinds if title.name else "", f"weight {weight:g}" if weight != 1.0 else ""]
+        parts = [kinds if title.name else "", weight_label(title)]
         sub = ", ".join(p for p in parts if p)
     else:
         sub = f"{kinds}  {last.type}"
