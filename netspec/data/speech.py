@@ -1,4 +1,5 @@
-"""The `speech` source: spoken digit words made by a source-filter model, as log-mel frames.
+"""The `speech` and `speech_frames` sources: spoken digit words made by a source-filter model,
+as log-mel frames, classed by word (`speech`) or, frame by frame, by phone (`speech_frames`).
 
 Speech is a sound source shaped by a filter. The source is the glottis: the vocal folds open and
 close f0 times a second (about 120 Hz for a low voice, 220 Hz for a high one), a pulse train
@@ -22,6 +23,11 @@ The sound (16 kHz) becomes frames as a recogniser hears it: a 25 ms Hann window 
 power spectrum (numpy's FFT), summed in `mels` triangular bands equally spaced on the mel scale
 (as the ear resolves pitch), in decibels below the utterance's loudest band, -80..0 dB mapped to
 -1..1. Every utterance is FRAMES frames long: the word, with silence before and after.
+
+The synthesiser knows where each phone starts and ends, so each frame's phone is known exactly:
+the one said at the frame's middle (12.5 ms into its window), `sil` outside the word. That is
+the target of frame-level phone classification, the task of hybrid acoustic models (Mohamed,
+Dahl & Hinton 2012), which `speech_frames` sets with a window of context frames per sample.
 
 >>> s = speech(words=3, speakers=2, n=6, mels=20, seed=0)
 >>> s.x.shape, s.x.dtype, sorted(s.y.tolist()), s.names
@@ -100,6 +106,11 @@ WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("nine", ("n", "ay", "n")),
 )
 
+# The classes of `speech_frames`: silence, then every phone but the stop closures, which are
+# silent too and fold into `sil`, as TIMIT's closures do in the 39 phones of Lee & Hon (1989).
+CLOSURES = frozenset({"t-", "k-"})
+PHONE_CLASSES: tuple[str, ...] = ("sil", *(p for p in PHONES if p not in CLOSURES))
+
 
 @dataclass(frozen=True)
 class Speakers:
@@ -127,21 +138,64 @@ def speech(words: int, speakers: int, n: int, mels: int, seed: int) -> Samples:
     """`n` utterances of the first `words` digit words by `speakers` speakers, as
     `[FRAMES, mels]` log-mel frames; the class is the word. Utterance `i` is by speaker
     `i % speakers` (its group, so the loader holds out whole speakers for testing), and the
-    words are balanced as in `netspec.data.synthetic`."""
+    words are balanced as in `netspec.data.synthetic`. `more["phones"]` holds each frame's
+    PHONE_CLASSES id, the targets of a network that also learns the phones."""
+    said = _utterances(words, speakers, n, mels, seed)
+    names = tuple(name for name, _ in WORDS[:words])
+    phones = {"phones": (said.phones, PHONE_CLASSES)}  # a second task's targets
+    return Samples(said.x, said.y, names, groups=said.who, more=phones)
+
+
+def speech_frames(speakers: int, utterances: int, mels: int, context: int, seed: int) -> Samples:
+    """Frame-level phone classification on the utterances `speech(10, speakers, utterances,
+    mels, seed)` says: a sample per frame, `context` frames centred on it (the utterance's first
+    and last frames repeated past its ends), flattened frame by frame to `context * mels`
+    values; its class is the phone said at the centre frame's middle (PHONE_CLASSES), silence
+    and stop closures as `sil`. Utterance `i`'s frames are samples `i * FRAMES` to
+    `(i + 1) * FRAMES - 1`, all in the group of its speaker.
+
+    >>> s = speech_frames(speakers=2, utterances=3, mels=20, context=11, seed=0)
+    >>> s.x.shape, s.y.shape, s.names[:3], len(s.names), s.groups[[0, 63, 64]].tolist()
+    ((192, 220), (192,), ('sil', 'ih', 'eh'), 20, [0, 0, 1])
+    """
+    said = _utterances(10, speakers, utterances, mels, seed)
+    half = context // 2
+    padded = np.pad(said.x, ((0, 0), (half, half), (0, 0)), mode="edge")  # (U, FRAMES + 2 half, M)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, context, axis=1)  # (U, F, M, C)
+    x = windows.transpose(0, 1, 3, 2).reshape(utterances * FRAMES, context * mels)
+    return Samples(x, said.phones.ravel(), PHONE_CLASSES, groups=np.repeat(said.who, FRAMES))
+
+
+@dataclass(frozen=True)
+class Utterances:
+    """What `speech` and `speech_frames` are made from, for utterances 0..U-1."""
+
+    x: np.ndarray  # (U, FRAMES, mels) log-mel frames
+    y: np.ndarray  # (U,) the word said
+    who: np.ndarray  # (U,) its speaker
+    phones: np.ndarray  # (U, FRAMES) the PHONE_CLASSES id said at each frame's middle
+
+
+def _utterances(words: int, speakers: int, n: int, mels: int, seed: int) -> Utterances:
     rng = np.random.default_rng(seed)
     voices = Speakers.draw(speakers, rng)
     y = rng.permutation(np.arange(n, dtype=np.int64) % words)
     who = np.arange(n) % speakers
     controls = np.zeros((n, BLOCKS, 8))
+    phones = np.zeros((n, FRAMES), dtype=np.int64)
     for w in range(words):
         said = np.flatnonzero(y == w)
-        controls[said] = _controls(WORDS[w][1], voices, who[said], rng)
+        if not len(said):  # fewer utterances than words
+            continue
+        edges = _edges(WORDS[w][1], voices, who[said], rng)
+        controls[said] = _controls_at(edges, WORDS[w][1], voices, who[said], rng)
+        phones[said] = _frame_phones(edges, WORDS[w][1])
     x = np.zeros((n, FRAMES, mels))
     for i in range(0, n, CHUNK):
         waves = _synthesise(controls[i : i + CHUNK], rng)
         for j in range(0, len(waves), 256):  # the frames of 256 utterances take 100 MB
             x[i + j : i + j + 256] = _log_mel(waves[j : j + 256], mels)
-    return Samples(x, y, tuple(name for name, _ in WORDS[:words]), groups=who)
+    return Utterances(x, y, who, phones)
 
 
 # --- controls: what the source and the filter do in each 5 ms block ------------------------------
@@ -159,13 +213,32 @@ def _controls(
 
     Each phone holds its targets in its middle and moves linearly to the next phone's over
     the 20 ms around their boundary (its amplitudes over 5 ms)."""
-    m, table = len(who), [PHONES[p] for p in phones]
+    return _controls_at(_edges(phones, voices, who, rng), phones, voices, who, rng)
+
+
+def _edges(
+    phones: tuple[str, ...], voices: Speakers, who: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """(M, phones + 1) times in ms where each phone starts, then where the last one ends."""
+    m = len(who)
     rate = voices.rate[who, None] * rng.uniform(0.9, 1.1, (m, 1))
-    ms = np.array([p.ms for p in table]) * rate * rng.uniform(0.88, 1.12, (m, len(phones)))
+    ms = np.array([PHONES[p].ms for p in phones]) * rate * rng.uniform(0.88, 1.12, (m, len(phones)))
     start = rng.uniform(30.0, 90.0, (m, 1))  # silence before the word, ms
     room = LENGTH / RATE * 1000.0 - 20.0 - start  # a word too slow for FRAMES is sped up
     ms *= np.minimum(1.0, room / ms.sum(axis=1, keepdims=True))
-    edges = start + np.concatenate([np.zeros((m, 1)), np.cumsum(ms, axis=1)], axis=1)
+    edges: np.ndarray = start + np.concatenate([np.zeros((m, 1)), np.cumsum(ms, axis=1)], axis=1)
+    return edges
+
+
+def _controls_at(
+    edges: np.ndarray,
+    phones: tuple[str, ...],
+    voices: Speakers,
+    who: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """`_controls` for phones starting and ending at `edges`."""
+    m, table = len(who), [PHONES[p] for p in phones]
     jitter = rng.normal(0.0, 0.03, (m, len(phones), 3))  # this utterance's formant offsets
     accent = voices.accent[who][:, [NAMES.index(p) for p in phones]]
     scale = voices.tract[who, None, None] * (1.0 + accent + jitter)  # (M, phones, 3)
@@ -206,6 +279,19 @@ def _tracks(edges: np.ndarray, values: np.ndarray, ramp: float) -> np.ndarray:
         [np.interp(times, (keys + shift).ravel(), flat[:, :, j].ravel()) for j in range(c)], axis=-1
     )
     return out.reshape(m, BLOCKS, c)
+
+
+CENTRES = (np.arange(FRAMES) * HOP + WINDOW / 2) / RATE * 1000.0  # frame middles, ms
+
+
+def _frame_phones(edges: np.ndarray, phones: tuple[str, ...]) -> np.ndarray:
+    """(M, FRAMES) PHONE_CLASSES ids of the phone said at each frame's middle, from (M,
+    phones + 1) phone edges in ms: `sil` before the first phone, after the last, and in
+    closures."""
+    ids = np.array([0 if p in CLOSURES else PHONE_CLASSES.index(p) for p in phones] + [0])
+    at = (CENTRES[None, :, None] >= edges[:, None, :]).sum(axis=-1) - 1  # (M, FRAMES), -1..P
+    out: np.ndarray = np.where(at < 0, 0, ids[np.maximum(at, 0)])
+    return out
 
 
 # --- the sound ---------------------------------------------------------------------------------
