@@ -111,8 +111,12 @@ def test_digits_pixels_are_in_unit_range_and_images_keep_their_layout() -> None:
 
 
 def test_shared_features_are_sliced_by_part() -> None:
-    compiled = compile_file(ROOT / "specs" / "multimodal.net")
-    ds = load(compiled.trains["multimodal"].data, compiled.networks["multimodal"])
+    halves = _spec(
+        "input top: [32]\ninput bottom: [32]\ninput digit: class(10)",
+        "y = concat(top, bottom) -> softmax(10)\nloss cross_entropy(y, digit)",
+        "digits(test=0.2, seed=0)",
+    )
+    ds = load(*_plan(halves))
     flat = compile_file(ROOT / "specs" / "mlp.net")
     pixels = load(flat.trains["mlp"].data, flat.networks["mlp"]).train.arrays["pixels"]
     both = np.concatenate([ds.train.arrays["top"], ds.train.arrays["bottom"]], axis=1)

@@ -234,7 +234,7 @@ def test_a_joined_stack_splits_on_the_way_down() -> None:
     undirected; the edges from each tower's top up into the concat drawn top-down too."""
     dot = dot_of(zoo(ROOT / "specs" / "multimodal.net"))
     assert 'dir="none"' in edge_attrs(dot, "joint.concat", "joint")
-    for tower in ("top", "bottom"):
+    for tower in ("image", "sound"):
         assert 'dir="back"' in edge_attrs(dot, f"{tower}_h2", "joint.concat")
         assert 'dir="back"' in edge_attrs(dot, f"{tower}_h1", f"{tower}_h2")
         assert 'dir="back"' in edge_attrs(dot, tower, f"{tower}_h1")
