@@ -6,13 +6,13 @@ The stack: RBMs feed each other directly or through layout-only units (`flatten`
 `concat(top_h, bottom_h) -> rbm`. Its top is the RBM whose hidden units feed no other RBM (when
 several do, the one with most RBMs below it, then the last). A chain alternates h ~ p(h | v) and
 v ~ p(v | h) for `steps` steps, from random visible states (fair coin flips; for Gaussian visible
-units, unit noise around the visible bias) or, with `start`, from the up-pass of training samples.
-The last step's visible means E[v | h] then go down the stack as a DBN generates (Hinton,
-Osindero and Teh, 2006): below the top, the layers are directed, so each lower RBM's hidden
-states are drawn from the probabilities above it and turned into its visible means, a concat's
-share going to each branch. The network inputs show those means, concatenated in their declared
-order. (Carrying means all the way down, without the draws, blurs every sample of a deeper stack
-toward one average image.)
+units, p(v | h = 0): noise of sd sigma around sigma b) or, with `start`, from the up-pass of
+training samples. The last step's visible means E[v | h] then go down the stack as a DBN
+generates (Hinton, Osindero and Teh, 2006): below the top, the layers are directed, so each lower
+RBM's hidden states are drawn from the probabilities above it and turned into its visible means,
+a concat's share going to each branch. The network inputs show those means, concatenated in
+their declared order. (Carrying means all the way down, without the draws, blurs every sample of
+a deeper stack toward one average image.)
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def gibbs(rbm: RBM, v: torch.Tensor, steps: int, generator: torch.Generator) -> 
             noise = torch.randn(
                 mean.shape, generator=generator, dtype=mean.dtype, device=mean.device
             )
-            v = mean + noise
+            v = mean + rbm.sigma * noise
         else:
             v = torch.bernoulli(mean, generator=generator)
     return mean
@@ -241,7 +241,7 @@ def sample(
             v0 = torch.bernoulli(v0.clamp(0.0, 1.0), generator=generator)
     elif top.gaussian_visible:
         noise = torch.randn(n, visible, generator=generator, dtype=dtype, device=device)
-        v0 = top.b.detach() + noise
+        v0 = top.sigma * (top.b.detach() + noise)  # p(v | h = 0)
     else:
         half = torch.full((n, visible), 0.5, dtype=dtype, device=device)
         v0 = torch.bernoulli(half, generator=generator)

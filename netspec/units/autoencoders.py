@@ -99,10 +99,15 @@ def _eq(c: EquationContext) -> Equations:
     )
 
 
+def _decoder_act(p: Params) -> str:
+    """The reconstruction's activation: the code's, or none for a linear decoder."""
+    return "none" if p.get("decoder") == "linear" else str(p["act"])
+
+
 def _decoder_of(c: EquationContext, code: Expr) -> Expr:
-    """x^ = act(W^T code + b) with tied weights, else act(V code + b)."""
+    """x^ = act(W^T code + b) with tied weights, else act(V code + b); no act when linear."""
     back = sym(c.own("W")).T if c.params["tied"] else sym(c.own("V"))
-    return links.apply(str(c.params["act"]), back @ code + sym(c.own("b")))
+    return links.apply(_decoder_act(c.params), back @ code + sym(c.own("b")))
 
 
 def _sample(rng: random.Random, kind: UnitKind) -> Sample:
@@ -131,7 +136,11 @@ def _reconstruction_rule(c: EquationContext, s: Mapping[str, Any]) -> Equations:
         Eq(c.own("a"), sym(c.own("W")) @ seen + sym(c.own("c"))),
         Eq(f"{h}~", links.apply(act, sym(c.own("a"))), note=f"the code of {_corrupted(c)}"),
         Eq(c.own("r"), _back(c) @ sym(f"{h}~") + sym(c.own("b"))),
-        Eq(f"{x}^", links.apply(act, sym(c.own("r"))), note=f"the reconstruction of {x}"),
+        Eq(
+            f"{x}^",
+            links.apply(_decoder_act(c.params), sym(c.own("r"))),
+            note=f"the reconstruction of {x}",
+        ),
     ]
     lines += _error(c, loss, clean)
     lines += _objective_gradient(c, loss, clean, seen)
@@ -190,6 +199,7 @@ def _error(c: EquationContext, loss: str, clean: Expr) -> list[Statement]:
 def _objective_gradient(c: EquationContext, loss: str, clean: Expr, seen: Expr) -> list[Statement]:
     """Back through the decoder, then the encoder; with tied weights W gets both paths."""
     x, h, act = c.inputs[0], c.name, str(c.params["act"])
+    decoding, d_out = _decoder_act(c.params), sym(delta(f"{x}^"))
     rebuilt, code = sym(f"{x}^"), sym(f"{h}~")
     count = sym(c.own("N"))
     if loss == "bce":
@@ -204,7 +214,7 @@ def _objective_gradient(c: EquationContext, loss: str, clean: Expr, seen: Expr) 
     lines: list[Statement] = [
         Eq(c.own("N"), fn("size", clean, over="n,i", axes=(0, 1)), note="the values E averages"),
         Eq(delta(f"{x}^"), d_rebuilt),
-        Eq(delta(c.own("r")), links.backward(act, sym(c.own("r")), rebuilt, sym(delta(f"{x}^")))),
+        Eq(delta(c.own("r")), links.backward(decoding, sym(c.own("r")), rebuilt, d_out)),
         Eq(grad(c.own("b")), fn("sum", dr, over="n")),
     ]
     sparsity = float(c.params["sparsity"])  # type: ignore[arg-type]
@@ -236,14 +246,14 @@ def _decoder(c: EquationContext) -> Check:
 
 def _objective(h: str, x: str, p: Params) -> Reconstruction:
     """The pretraining objective the drawing shows beside the encoder: x~, the decoder, x^."""
-    act, noisy = p["act"], bool(p["noise"])
+    act, noisy = _decoder_act(p), bool(p["noise"])
     back = f"W_{h}^T" if p["tied"] else f"V_{h}"
     penalty = f"+ {p['sparsity']} KL({p['target']} || mean {h})" if p["sparsity"] else ""
     return Reconstruction(
         corrupted=f"{x}~" if noisy else "",
         corruption=f"{p['corruption']}({x}, {p['noise']})" if noisy else "",
         reconstructed=f"{x}^",
-        decoder=f"{act}({back} {h} + b_{h})",
+        decoder=f"{back} {h} + b_{h}" if act == "none" else f"{act}({back} {h} + b_{h})",
         penalty=penalty,
     )
 
@@ -292,6 +302,14 @@ KINDS = (
                     "code and reconstruction activation",
                     "sigmoid",
                     ("sigmoid", "tanh", "relu"),
+                ),
+                ParamSpec(
+                    "decoder",
+                    "choice",
+                    "the reconstruction's activation: `act`'s, or `linear` (none) for real-valued "
+                    "inputs such as whitened patches, with loss=mse",
+                    "act",
+                    ("act", "linear"),
                 ),
             )
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ from netspec.equations.expr import (
     Check,
     Eq,
     Equations,
+    Expr,
     Loop,
     Statement,
     Tensor,
@@ -27,16 +29,36 @@ from netspec.units.base import (
     EquationContext,
     Params,
     ParamSpec,
+    ShapeError,
     Signature,
     UnitKind,
     expect_flat,
     positive,
 )
+from netspec.units.samples import Sample, flat_sample
 
 
 def _rbm_shape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
     expect_flat("rbm", ins[0])
+    if p.get("sigma", 1.0) != 1.0 and p["visible"] != "gaussian":
+        # Binary visible units have no noise level: only Gaussian ones take a sigma.
+        raise ShapeError(
+            "E404",
+            f"`sigma` (={p['sigma']}) is the noise of Gaussian visible units, but this rbm has "
+            f"visible={p['visible']}",
+            "sigma needs visible=gaussian",
+            help="write `visible=gaussian`, or leave out `sigma`",
+        )
     return TensorType((p["n"],))  # type: ignore[arg-type]
+
+
+def _rbm_sample(rng: random.Random, kind: UnitKind) -> Sample:
+    """A flat input and drawn parameters; `sigma` only with Gaussian visible units."""
+    sample = flat_sample(rng, kind)
+    params = dict(sample.params)
+    if params.get("visible", "bernoulli") != "gaussian":
+        params.pop("sigma", None)
+    return Sample(sample.inputs, params)
 
 
 def _rbm_count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
@@ -56,16 +78,17 @@ def _rbm_eq(c: EquationContext) -> Equations:
     visible, hidden = _sizes(c)
     w, z = sym(c.own("W")), sym(c.own("z"))
     dz = sym(delta(c.own("z")))
+    x = _seen(c, sym(v))
     forward = (
-        Eq(c.own("z"), w @ sym(v) + sym(c.own("c"))),
+        Eq(c.own("z"), w @ x + sym(c.own("c"))),
         Eq(h, fn("means", fn("sigmoid", z), meaning=f"p({h} = 1 | {v})")),
     )
     backward = (
         Eq(delta(c.own("z")), links.backward("sigmoid", z, sym(h), sym(delta(h)))),
-        Eq(grad(c.own("W")), fn("outer", dz, sym(v), over="n")),
+        Eq(grad(c.own("W")), _seen(c, fn("outer", dz, sym(v), over="n"))),
         Eq(grad(c.own("c")), fn("sum", dz, over="n")),
         Eq(grad(c.own("b")), num(0), note=f"b acts only on the way down, to {v}"),
-        Eq(delta(v), w.T @ dz),
+        Eq(delta(v), _seen(c, w.T @ dz)),
     )
     tensors = (
         Tensor(c.own("W"), (hidden, visible), "W", doc="couplings"),
@@ -86,10 +109,23 @@ def _gaussian(c: EquationContext) -> bool:
     return c.params.get("visible") == "gaussian"
 
 
+def _sigma(c: EquationContext) -> float:
+    """The Gaussian visible units' noise sd (1 for Bernoulli ones)."""
+    return float(c.params.get("sigma", 1.0)) if _gaussian(c) else 1.0  # type: ignore[arg-type]
+
+
+def _seen(c: EquationContext, e: Expr) -> Expr:
+    """`e` / sigma: the visible values as W and b see them (`e` itself when sigma is 1)."""
+    sigma = _sigma(c)
+    return e if sigma == 1.0 else e / sigma
+
+
 def _energy(c: EquationContext) -> str:
     v, h, w, b, hb = c.inputs[0], c.name, c.own("W"), c.own("b"), c.own("c")
-    visible = f"|{v} - {b}|^2 / 2" if _gaussian(c) else f"-{b}^T {v}"
-    return f"{visible} - {hb}^T {h} - {h}^T {w} {v}"
+    sigma = _sigma(c)
+    x = v if sigma == 1.0 else f"{v} / {sigma:g}"
+    visible = f"|{x} - {b}|^2 / 2" if _gaussian(c) else f"-{b}^T {v}"
+    return f"{visible} - {hb}^T {h} - {h}^T {w} {x}"
 
 
 def _down(c: EquationContext) -> Check:
@@ -97,8 +133,11 @@ def _down(c: EquationContext) -> Check:
     v, h = c.inputs[0], c.name
     mean = sym(c.own("W")).T @ sym(h) + sym(c.own("b"))
     if _gaussian(c):
-        expr = fn("means", mean, meaning=f"E[{v} | {h}]")
-        shown = f"{text(expr)}    ({v} ~ N(that mean, 1): unit variance)"
+        sigma = _sigma(c)
+        scaled = mean if sigma == 1.0 else sigma * mean
+        expr = fn("means", scaled, meaning=f"E[{v} | {h}]")
+        var, what = ("1", "unit variance") if sigma == 1.0 else (f"{sigma**2:g}", f"sd {sigma:g}")
+        shown = f"{text(expr)}    ({v} ~ N(that mean, {var}): {what})"
     else:
         expr = fn("means", fn("sigmoid", mean), meaning=f"p({v} = 1 | {h})")
         shown = text(expr)
@@ -108,7 +147,7 @@ def _down(c: EquationContext) -> Check:
 def _free_energy(c: EquationContext) -> Check:
     """F(v) = -log sum_h exp(-E(v, h)): the hidden units summed out."""
     v = c.inputs[0]
-    x, b = sym(v), sym(c.own("b"))
+    x, b = _seen(c, sym(v)), sym(c.own("b"))
     hidden = fn("sum_j", fn("softplus", sym(c.own("W")) @ x + sym(c.own("c"))))
     value = 0.5 * fn("sqnorm", x - b) - hidden if _gaussian(c) else -(fn("dot", b, x) + hidden)
     expr = fn("means", value, meaning=f"F({v})")
@@ -124,21 +163,23 @@ def _cd_rule(c: EquationContext, s: Mapping[str, Any]) -> Equations:
     data, model, chain = f"{h}_data", f"{h}_model", c.own("chain")
     w, hb = sym(c.own("W")), sym(c.own("c"))
     start = chain if persistent else data
+    x = _seen(c, sym(v))
     lines: list[Statement] = [
-        Eq(data, fn("means", fn("sigmoid", w @ sym(v) + hb), meaning=f"p({h} = 1 | {v})")),
+        Eq(data, fn("means", fn("sigmoid", w @ x + hb), meaning=f"p({h} = 1 | {v})")),
         Loop("j", start, _gibbs(c), count=k, start=((model, start),), note="Gibbs sampling"),
     ]
     if persistent:
         lines.append(Eq(chain, fn("iterate", sym(model), k=k), note="carried to the next batch"))
-    vk, hk = fn("iterate", sym(f"{v}_model"), k=k), fn("iterate", sym(model), k=k)
+    vk = _seen(c, fn("iterate", sym(f"{v}_model"), k=k))
+    hk = fn("iterate", sym(model), k=k)
     pull = fn("avg", sym(data), where="data")
     dc = pull - fn("avg", hk, where="model")
     sparsity = float(s.get("sparsity", 0.0))
     if sparsity:
         dc = dc + sparsity * (float(s.get("target", 0.05)) - pull)
     estimates = {
-        "W": fn("expect", sym(data), sym(v), where="data") - fn("expect", hk, vk, where="model"),
-        "b": fn("avg", sym(v), where="data") - fn("avg", vk, where="model"),
+        "W": fn("expect", sym(data), x, where="data") - fn("expect", hk, vk, where="model"),
+        "b": fn("avg", x, where="data") - fn("avg", vk, where="model"),
         "c": dc,
     }
     lines += [Eq(f"d{p}_{h}", e) for p, e in estimates.items()]
@@ -151,12 +192,15 @@ def _gibbs(c: EquationContext) -> tuple[Eq, ...]:
     v, h = c.inputs[0], c.name
     w, b, hb = sym(c.own("W")), sym(c.own("b")), sym(c.own("c"))
     hs, vs = at(f"{h}_sample", 0, "j"), at(f"{v}_model", 0, "j")
-    mean = w.T @ hs + b
-    visible = fn("normal", mean) if _gaussian(c) else fn("bernoulli", fn("sigmoid", mean))
+    mean, sigma = w.T @ hs + b, _sigma(c)
+    if not _gaussian(c):
+        visible = fn("bernoulli", fn("sigmoid", mean))
+    else:
+        visible = fn("normal", mean) if sigma == 1.0 else sigma * fn("normal", mean)
     return (
         Eq(f"{h}_sample", fn("bernoulli", at(f"{h}_model", -1, "j")), note="sampled"),
         Eq(f"{v}_model", visible, note="sampled"),
-        Eq(f"{h}_model", fn("sigmoid", w @ vs + hb)),
+        Eq(f"{h}_model", fn("sigmoid", w @ _seen(c, vs) + hb)),
     )
 
 
@@ -195,13 +239,12 @@ def _cd_notes(c: EquationContext, s: Mapping[str, Any]) -> tuple[str, ...]:
         if persistent
         else f"the Gibbs chains start at the data, {h}_data (CD)"
     )
+    sigma = _sigma(c)
+    noise = "1" if sigma == 1.0 else f"{sigma * sigma:g}"
+    mean = f"W^T {h}_sample + b" if sigma == 1.0 else f"{sigma:g} (W^T {h}_sample + b)"
     notes = [
         f"sampled: {h}_sample ~ Bernoulli({h}_model), and {v}_model "
-        + (
-            f"~ N(W^T {h}_sample + b, 1)"
-            if _gaussian(c)
-            else f"~ Bernoulli(p({v} = 1 | {h}_sample))"
-        ),
+        + (f"~ N({mean}, {noise})" if _gaussian(c) else f"~ Bernoulli(p({v} = 1 | {h}_sample))"),
         begin,
         "<.>_data averages over the minibatch, <.>_model over the chains (as many as the "
         "stage's batch)",
@@ -229,6 +272,15 @@ KINDS = (
                 ParamSpec(
                     "visible", "choice", "visible unit type", "bernoulli", ("bernoulli", "gaussian")
                 ),
+                ParamSpec(
+                    "sigma",
+                    "float",
+                    "noise sd of Gaussian visible units: W sees v / sigma, E[v | h] = "
+                    "sigma (W^T h + b); below 1 for whitened data, whose every direction has "
+                    "variance 1 already",
+                    1.0,
+                    check=positive,
+                ),
             )
         ),
         shape=_rbm_shape,
@@ -240,5 +292,6 @@ KINDS = (
         drawing=Drawing(latent=True, undirected=True, neurons="row"),
         pictures="filters",
         sampling="layer",
+        samples=_rbm_sample,
     ),
 )

@@ -64,14 +64,16 @@ class ContrastiveDivergence:
         return (noise < p).to(p.dtype)
 
     def _visible_sample(self, h: torch.Tensor) -> torch.Tensor:
-        mean = self.rbm.visible_mean(h)  # (N, V)
-        if self.rbm.kind == "gaussian":
+        rbm = self.rbm
+        if rbm.kind == "gaussian":  # x = v / sigma given h: N(W^T h + b, 1)
+            mean = F.linear(h, rbm.W.t(), rbm.b)  # (N, V)
             noise = torch.randn(mean.shape, generator=self.generator, device=mean.device)
             return mean + noise
-        return self._sample(mean)
+        return self._sample(rbm.visible_mean(h))
 
     def _negative(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """p(h | v0), and the chains' visible states and hidden probabilities after k steps."""
+        """p(h | v0), and the chains' visible states and hidden probabilities after k steps;
+        visible values as the weights see them, x = v / sigma (Gaussian units)."""
         rbm, s = self.rbm, self.s
         ph0 = torch.sigmoid(torch.addmm(rbm.c, v0, rbm.W.t()))  # (B, H)
         ph = self.chain if s.persistent else ph0
@@ -87,6 +89,7 @@ class ContrastiveDivergence:
     def gradients(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Estimates of the log-likelihood gradient for W, b and c (ascent directions), with
         the sparsity pull but without weight decay (the optimizer adds that)."""
+        v0 = self.rbm.scaled(v0)  # (B, V) x = v / sigma: the statistics are of x
         ph0, vk, ph = self._negative(v0)
         pos, neg = 1.0 / v0.shape[0], 1.0 / vk.shape[0]
         dc = ph0.sum(0) * pos - ph.sum(0) * neg  # (H,)
@@ -127,6 +130,7 @@ class ContrastiveDivergence:
                 param.add_(velocity)
             return
         # The common case, fused in place: no temporaries for the (H, V) gradient.
+        v0 = rbm.scaled(v0)  # (B, V) x = v / sigma
         ph0, vk, ph = self._negative(v0)
         pos, neg = rate / v0.shape[0], rate / vk.shape[0]
         rbm.W.addmm_(ph0.t(), v0, alpha=pos).addmm_(ph.t(), vk, alpha=-neg)
