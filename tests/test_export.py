@@ -369,15 +369,15 @@ def test_run_export_with_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyP
     net = _import(out).load()
     trained.root.load_state_dict(state)
     trained.root.eval()
-    pixels = torch.rand(4, 64)
-    for got, want in zip(net(pixels), trained.model(pixels), strict=True):
+    frames = torch.rand(4, 64, 24)
+    for got, want in zip(net(frames), trained.model(frames), strict=True):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
 
     onnx_out = run_export(compiled, "onnx", tmp_path / "multitask.onnx", plain_ckpt)
     ort = pytest.importorskip("onnxruntime")
     session = ort.InferenceSession(str(onnx_out), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"pixels": pixels.numpy()})
-    for g, w in zip(got, trained.model(pixels), strict=True):
+    got = session.run(None, {"frames": frames.numpy()})
+    for g, w in zip(got, trained.model(frames), strict=True):
         torch.testing.assert_close(torch.from_numpy(g), w.detach(), rtol=0, atol=1e-5)
 
     with pytest.raises(ValueError, match="format"):

@@ -3,6 +3,7 @@ comment that teaches its concept, and matches its golden IR snapshot (tests/gold
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -31,10 +32,16 @@ EXPECTED = {
     "stacked_autoencoder",
     "sparse_coding",
     "patch_sparse_coding",
+    "patch_rbm",
     "cnn",
     "cnn1d",
+    "mnist1d_logistic",
+    "mnist1d_mlp",
+    "mnist1d_gru",
     "rnn",
     "lstm_text",
+    "tagger",
+    "speech_phones",
     "speech_words",
     "residual",
     "multimodal",
@@ -133,7 +140,7 @@ def test_spec_ir_matches_its_golden(spec: Path, golden) -> None:  # type: ignore
         ("dbn", "h1", 64 * 256 + 64 + 256),  # W, visible bias b, hidden bias c
         ("cnn", "conv1.conv2d", 16 * 1 * 3 * 3 + 16),
         ("cnn", "conv2.conv2d", 32 * 16 * 3 * 3 + 32),
-        ("cnn1d", "conv1.conv1d", 25 * 1 * 5 + 25),
+        ("cnn1d", "conv1.conv1d", 64 * 1 * 5 + 64),
         ("stacked_autoencoder", "h1", 64 * 128 + 128 + 64),  # tied: no decoder matrix
         ("sparse_coding", "z", 64 * 128),  # the dictionary only
         ("rnn", "h", 3 * 64 * (1 + 64) + 2 * 3 * 64),  # three gates, torch's two biases
@@ -152,3 +159,13 @@ def test_residual_depth_is_overridable() -> None:
     deeper = total_params(compile_file(spec, {"depth": "4"}).network())
     block = 2 * (64 * 64 + 64)  # two dense layers per residual block
     assert deeper - base == 2 * block
+
+
+def test_the_examples_readme_lists_every_spec_with_its_parameter_count() -> None:
+    text = (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)\.net` \|.*\| ([\d,]+) \|$", text, flags=re.M)
+    listed = {name: int(count.replace(",", "")) for name, count in rows}
+    assert sorted(listed) == [spec.stem for spec in SPECS]
+    for spec in SPECS:
+        graph = compile_file(spec).network()
+        assert listed[spec.stem] == total_params(graph), spec.stem
