@@ -36,6 +36,16 @@ ALIASES = {
     "embed": "lstm_text",
     "speech": "speech_words",
     "resnet": "residual",
+    "pos_tagging": "tagger",
+    "tagging": "tagger",
+    "acoustic_model": "speech_phones",
+    "phones": "speech_phones",
+    "gaussian_rbm": "patch_rbm",
+    "natural_images": "patch_sparse_coding",
+    "mnist1d": "mnist1d_mlp",
+    "auxiliary_task": "multitask",
+    "uncertainty_weighting": "multitask",
+    "missing_modality": "multimodal",
 }
 
 
