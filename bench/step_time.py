@@ -78,14 +78,14 @@ class GRU(nn.Module):  # specs/rnn.net
 class Multimodal(nn.Module):  # specs/multimodal.net: an RBM's up pass is sigmoid(W v + c)
     def __init__(self) -> None:
         super().__init__()
-        self.top1, self.top2 = nn.Linear(32, 48), nn.Linear(48, 32)
-        self.bottom1, self.bottom2 = nn.Linear(32, 48), nn.Linear(48, 32)
-        self.joint, self.out = nn.Linear(64, 64), nn.Linear(64, 10)
+        self.image1, self.image2 = nn.Linear(64, 128), nn.Linear(128, 64)
+        self.sound1, self.sound2 = nn.Linear(8, 32), nn.Linear(32, 32)
+        self.joint, self.out = nn.Linear(96, 128), nn.Linear(128, 10)
 
-    def forward(self, top: torch.Tensor, bottom: torch.Tensor) -> torch.Tensor:
-        t = torch.sigmoid(self.top2(torch.sigmoid(self.top1(top))))
-        b = torch.sigmoid(self.bottom2(torch.sigmoid(self.bottom1(bottom))))
-        logits: torch.Tensor = self.out(torch.sigmoid(self.joint(torch.cat((t, b), dim=1))))
+    def forward(self, image: torch.Tensor, sound: torch.Tensor) -> torch.Tensor:
+        i = torch.sigmoid(self.image2(torch.sigmoid(self.image1(image))))
+        s = torch.sigmoid(self.sound2(torch.sigmoid(self.sound1(sound))))
+        logits: torch.Tensor = self.out(torch.sigmoid(self.joint(torch.cat((i, s), dim=1))))
         return logits
 
 
@@ -141,12 +141,12 @@ CASES = (
         "multimodal",
         "multimodal.net",
         Multimodal,
-        ("top", "bottom"),
+        ("image", "sound"),
         {
-            **_rbm("top1", "top_h1"),
-            **_rbm("top2", "top_h2"),
-            **_rbm("bottom1", "bottom_h1"),
-            **_rbm("bottom2", "bottom_h2"),
+            **_rbm("image1", "image_h1"),
+            **_rbm("image2", "image_h2"),
+            **_rbm("sound1", "sound_h1"),
+            **_rbm("sound2", "sound_h2"),
             **_rbm("joint", "joint"),
             **{f"out.{p}": f"y.{p}" for p in ("weight", "bias")},
         },
