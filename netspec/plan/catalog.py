@@ -184,6 +184,19 @@ def _files(p: Mapping[str, Any]) -> tuple[Field, ...]:
 
 
 _N = ParamSpec("n", "int", "number of samples to generate", 1000, check=positive)
+
+
+def _mels(default: int) -> ParamSpec:
+    """The spoken sources' frequency resolution."""
+    return ParamSpec(
+        "mels",
+        "int",
+        "mel bands per frame (8 to 40)",
+        default,
+        check=lambda v: None if 8 <= v <= 40 else "must be between 8 and 40",
+    )
+
+
 _NOISE = ParamSpec(
     "noise", "float", "standard deviation of the added noise", 0.1, check=non_negative
 )
@@ -309,13 +322,7 @@ SOURCES: dict[str, Source] = {
                 ),
                 ParamSpec("speakers", "int", "number of voices", 20, check=positive),
                 ParamSpec("n", "int", "number of utterances", 2000, check=positive),
-                ParamSpec(
-                    "mels",
-                    "int",
-                    "mel bands per frame (8 to 40)",
-                    24,
-                    check=lambda v: None if 8 <= v <= 40 else "must be between 8 and 40",
-                ),
+                _mels(24),
                 *SPLIT,
             ),
             # 64 frames: netspec.data.speech.FRAMES
@@ -344,13 +351,7 @@ SOURCES: dict[str, Source] = {
                     200,
                     check=positive,
                 ),
-                ParamSpec(
-                    "mels",
-                    "int",
-                    "mel bands per frame (8 to 40)",
-                    24,
-                    check=lambda v: None if 8 <= v <= 40 else "must be between 8 and 40",
-                ),
+                _mels(24),
                 ParamSpec(
                     "context",
                     "int",
@@ -386,13 +387,7 @@ SOURCES: dict[str, Source] = {
                     4,
                     check=positive,
                 ),
-                ParamSpec(
-                    "mels",
-                    "int",
-                    "mel bands per frame (8 to 40)",
-                    8,
-                    check=lambda v: None if 8 <= v <= 40 else "must be between 8 and 40",
-                ),
+                _mels(8),
                 ParamSpec(
                     "frames",
                     "int",
