@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -644,6 +645,16 @@ def _train(args: argparse.Namespace) -> int:
 
     if world_from_env().main:  # under torchrun, process 0 speaks for all
         _summary(result, args.quiet)
+    if result.status == "interrupted":
+        from netspec.training.signals import EXIT_CODES
+
+        again = shlex.join(["netspec", "train", args.file, "--resume", str(result.run_dir)])
+        print(
+            f"netspec train: {result.signal} stopped the run after its current step, with a "
+            f"checkpoint; continue it with:\n  {again}",
+            file=sys.stderr,
+        )
+        return EXIT_CODES[result.signal]
     return 0
 
 
@@ -652,6 +663,8 @@ def _summary(result: Any, quiet: bool) -> None:
 
     if result.status == "stopped":
         print(f"stopped with a checkpoint; continue with --resume {result.run_dir}")
+    if result.status == "interrupted":
+        return  # _train says what to do
     if not quiet and result.status == "done" and result.scores:
         print(f"\nobjectives of the pretrained units of network {result.lowered.network}:")
         print(scores_table(result.scores))

@@ -35,6 +35,7 @@ from netspec.training.pretrain.greedy import pretrain
 from netspec.training.progress import Reporter
 from netspec.training.runs import Checkpoint
 from netspec.training.session import SPLITS, Session, Stopped, TrainError
+from netspec.training.signals import stop_requests
 from netspec.training.supervised import supervised
 
 __all__ = [
@@ -78,7 +79,7 @@ class TrainOptions:
 @dataclass
 class TrainResult:
     run_dir: Path
-    status: str  # done | stopped (max_steps)
+    status: str  # done | stopped (max_steps) | interrupted (a signal)
     heads: tuple[HeadSpec, ...]
     split: str  # the split `metrics` were measured on: test, else val, else train
     metrics: dict[str, float]
@@ -90,6 +91,7 @@ class TrainResult:
     lowered: Lowered
     # a network without loss heads: its pretrained units' objectives on every split
     scores: list[UnitScore] = field(default_factory=list)
+    signal: str = ""  # what interrupted it: SIGINT or SIGTERM
 
 
 @dataclass(frozen=True)
@@ -189,22 +191,50 @@ def train(
         session.reporter.note(note)
     first = 0 if ckpt is None else int(ckpt.meta["stage"])
     status = "done"
-    try:
-        for index in range(first, len(plan.stages)):
-            if session.hit_max():
-                raise Stopped
-            stage = plan.stages[index]
-            own = ckpt if ckpt is not None and index == first and ckpt.meta["state"] else None
-            EXECUTORS[stage.kind](session, index, stage, own)
-    except Stopped:
-        status = "stopped"
-    except TrainError as exc:
-        if session.main:
-            _ended(session.run, "failed", error=str(exc))
-        raise
-    finally:
-        session.close()
+    # One process takes SIGINT and SIGTERM as requests to stop after the current step; under
+    # torchrun the processes could stop at different steps, so there they keep the defaults.
+    with stop_requests(enabled=not session.world.parallel) as request:
+        session.stop_request = request
+        try:
+            for index in range(first, len(plan.stages)):
+                if session.should_stop():
+                    raise Stopped
+                stage = plan.stages[index]
+                own = ckpt if ckpt is not None and index == first and ckpt.meta["state"] else None
+                EXECUTORS[stage.kind](session, index, stage, own)
+        except Stopped:
+            status = "interrupted" if request else "stopped"
+        except TrainError as exc:
+            if session.main:
+                _ended(session.run, "failed", error=str(exc))
+            raise
+        finally:
+            session.close()
+    if status == "interrupted":
+        return _interrupted(session, request.signal)
     return _finish(session, compiled, status)
+
+
+def _interrupted(session: Session, signal_name: str) -> TrainResult:
+    """A run a signal stopped: its checkpoint is written; say so, and end without evaluating
+    (the user asked it to stop)."""
+    if session.main:
+        _ended(session.run, "interrupted", signal=signal_name, step=session.global_step)
+    split = next(s for s in ("test", "val", "train") if s in session.splits)
+    return TrainResult(
+        session.run,
+        "interrupted",
+        session.heads,
+        split,
+        {},
+        session.log.rows,
+        session.checkpoints / "last.safetensors",
+        None,
+        [],
+        None,
+        session.lowered,
+        signal=signal_name,
+    )
 
 
 def _ended(run: Path, status: str, **extra: Any) -> None:

@@ -27,6 +27,7 @@ from netspec.training.gradients import GradientRecorder, read_document
 from netspec.training.metrics import Evaluation, evaluate, head_specs
 from netspec.training.metrics import probe as make_probe
 from netspec.training.progress import Reporter, reporter
+from netspec.training.signals import StopRequest
 from netspec.units import REGISTRY
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ class TrainError(Exception):
 
 
 class Stopped(Exception):
-    """`max_steps` reached: the run stops with a checkpoint, to be resumed."""
+    """`max_steps` reached or a stop signal received: the run stops with a checkpoint, to be
+    resumed."""
 
 
 # --- the machine --------------------------------------------------------------------------------
@@ -109,6 +111,7 @@ class Session:
         self.graph: Graph = compiled.networks[plan.network]
         self.seed = plan.seed if options.seed is None else options.seed
         self.device = resolve_device(options.device or plan.device)
+        self.stop_request = StopRequest()  # train() installs the signal handlers' own
         self.world = world_from_env()  # several processes under torchrun, else one
         if self.world.parallel:
             try:
@@ -260,7 +263,10 @@ class Session:
             self.train_mode()
         return torch.cat(captured)  # (N, ...) in data order
 
-    def hit_max(self) -> bool:
+    def should_stop(self) -> bool:
+        """`max_steps` reached, or a stop signal received (SIGINT, SIGTERM)."""
+        if self.stop_request:
+            return True
         return self.options.max_steps is not None and self.global_step >= self.options.max_steps
 
 

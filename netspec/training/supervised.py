@@ -74,7 +74,7 @@ class Supervised:
         s.train_mode()
         while not self.stopped and self.step < self.total:
             self._epoch()
-            if s.hit_max() and not self.stopped and self.step < self.total:
+            if s.should_stop() and not self.stopped and self.step < self.total:
                 raise Stopped
         self._end()
 
@@ -94,7 +94,7 @@ class Supervised:
             if self.pos < self.per_epoch and self.step < self.total and self._pause_here():
                 self.seconds += time.perf_counter() - start
                 self.save()
-                if s.hit_max():
+                if s.should_stop():
                     raise Stopped
                 start = time.perf_counter()
         self.seconds += time.perf_counter() - start
@@ -102,7 +102,7 @@ class Supervised:
 
     def _pause_here(self) -> bool:
         every = self.session.options.checkpoint_every
-        return self.session.hit_max() or (self.by_steps and self.step % every == 0)
+        return self.session.should_stop() or (self.by_steps and self.step % every == 0)
 
     def _step(self, batch: list[torch.Tensor]) -> None:
         s = self.session

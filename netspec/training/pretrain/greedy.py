@@ -72,7 +72,7 @@ class Greedy:
             self.epoch = epoch + 1
             self._record(name, step, rule, train, held, done + per_epoch, start, epochs)
             self.save()
-            if s.hit_max() and self.epoch < epochs:
+            if s.should_stop() and self.epoch < epochs:
                 raise Stopped
         rule.finish()
         s.reporter.stage_end()
