@@ -444,6 +444,10 @@ def _names_a_file(word: str) -> bool:
 
 
 def _draw(args: argparse.Namespace) -> int:
+    suffix = Path(args.output).suffix if args.output and args.output != "-" else ""
+    if suffix and not args.format and _format_of(args.output) is None:
+        known = ", ".join(f".{f}" for f in FORMATS)
+        raise _Usage(f"cannot write `{args.output}`: draw writes {known} (or .jpg), or --format")
     compiled = _compile(args)
     fmt = args.format or _format_of(args.output) or "svg"
     if args.network is not None and args.network not in compiled.networks:

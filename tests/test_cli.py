@@ -415,3 +415,12 @@ def test_check_explain_and_fmt_never_import_torch(good: Path) -> None:
     assert "torch" not in result["heavy"]
     if "numpy" in result["heavy"]:  # not a promise of the README, but worth knowing
         pytest.xfail("numpy is imported by check/explain/fmt (slower start-up; torch is not)")
+
+
+def test_draw_refuses_an_extension_it_cannot_write(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "net.gif"
+    ran = cli("draw", str(ROOT / "specs" / "mlp.net"), "-o", str(out))
+    assert ran.returncode == 2 and not out.exists()
+    assert "cannot write" in ran.stderr and ".svg" in ran.stderr and "--format" in ran.stderr
+    forced = cli("draw", str(ROOT / "specs" / "mlp.net"), "-o", str(out), "--format", "svg")
+    assert forced.returncode == 0 and out.read_text().lstrip().startswith("<")
