@@ -54,3 +54,23 @@ def test_a_setting_the_stage_does_not_take_points_at_the_command_line() -> None:
         _compile("dbn", **{"finetune.lr": "0.5"})
     (d,) = caught.value.diagnostics
     assert d.code == "E501" and d.primary_span is not None and d.primary_span.file == "<--set>"
+
+
+@pytest.mark.parametrize(
+    ("value", "given"), [("abc", "a name"), ("[2, 3]", "a list"), ('"two"', "a string")]
+)
+def test_a_let_given_the_wrong_kind_of_value_names_it_and_its_kind(value: str, given: str) -> None:
+    with pytest.raises(NetspecError) as caught:
+        _compile("residual", depth=value)
+    (d,) = caught.value.diagnostics
+    assert d.code == "E213" and d.message.startswith(f"`--set depth={value}`")
+    assert f"`depth` holds an integer, but `{value}` is {given}" in d.message
+    lines = (SPECS / "residual.net").read_text().splitlines()
+    declared = lines.index("let depth = 2") + 1
+    assert d.primary_span is not None and d.primary_span.line == declared
+    assert d.help == "give an integer, as in `let depth = 2`"
+
+
+def test_a_number_for_a_number_and_anything_for_none_pass_to_the_units() -> None:
+    assert _compile("residual", width="32").networks  # an integer let, another integer
+    assert _compile("multimodal", missing="sound").networks  # `let missing = none`

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from netspec.build.program import Program
-from netspec.build.values import Env, evaluate
+from netspec.build.values import Env, Symbol, describe, evaluate
 from netspec.diagnostics.core import Diagnostic, NetspecError, did_you_mean, error
 from netspec.lang import ast
 from netspec.lang.parser import parse
@@ -27,7 +27,10 @@ def apply(
             continue
         if name in program.lets:
             found = evaluate(value, env, diags)
-            if found is not None:
+            declared = evaluate(program.lets[name].value, env, [])  # the spec's own value
+            if found is not None and declared is not None and not _fits(found, declared):
+                diags.append(_misfit(program.lets[name], text, declared, found))
+            elif found is not None:
                 env.values[name] = found
         elif "." in name:
             owner, _, key = name.partition(".")
@@ -41,6 +44,41 @@ def apply(
             program.trains = [_with_setting(t, name, value) for t in program.trains]
         else:
             diags.append(_unknown(program, name, "no top-level `let` or train setting"))
+
+
+def _kind(value: object) -> str:
+    """What a `let` holds, in words: a `--set` must give the same kind."""
+    if isinstance(value, bool) or value in ("true", "false"):
+        return "`true` or `false`"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, tuple):
+        return "a list"
+    if isinstance(value, Symbol):
+        return "a name"
+    return "a string" if isinstance(value, str) else "a value"
+
+
+def _fits(value: object, declared: object) -> bool:
+    """The same kind, any number for a number (the units check their own ranges), or anything
+    for a let that holds `none` (unset)."""
+    numbers = {"an integer", "a number"}
+    if declared == "none" or _kind(value) == _kind(declared):
+        return True
+    return _kind(value) in numbers and _kind(declared) in numbers
+
+
+def _misfit(let: ast.Let, text: str, declared: object, given: object) -> Diagnostic:
+    name = let.name.text
+    return error(
+        "E213",
+        f"`--set {name}={text}`: `{name}` holds {_kind(declared)}, but `{text}` is {_kind(given)}",
+        let.span,
+        f"`{name}` declared here",
+        help=f"give {_kind(declared)}, as in `let {name} = {describe(declared).strip('`')}`",
+    )
 
 
 def _value(name: str, text: str, diags: list[Diagnostic]) -> ast.Expr | None:
