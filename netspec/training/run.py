@@ -220,7 +220,7 @@ def _interrupted(session: Session, signal_name: str) -> TrainResult:
     (the user asked it to stop)."""
     if session.main:
         _ended(session.run, "interrupted", signal=signal_name, step=session.global_step)
-    split = next(s for s in ("test", "val", "train") if s in session.splits)
+    split = _final_split(session)
     return TrainResult(
         session.run,
         "interrupted",
@@ -235,6 +235,11 @@ def _interrupted(session: Session, signal_name: str) -> TrainResult:
         session.lowered,
         signal=signal_name,
     )
+
+
+def _final_split(session: Session) -> str:
+    """The split the final metrics are measured on: test, else val, else train."""
+    return next(s for s in ("test", "val", "train") if s in session.splits)
 
 
 def _ended(run: Path, status: str, **extra: Any) -> None:
@@ -310,7 +315,7 @@ def _settings(session: Session, file: str, compiled: Compiled) -> dict[str, Any]
 
 def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
     """Evaluate the final weights; write plots, the drawing and the manifest's ending."""
-    split = next(s for s in ("test", "val", "train") if s in session.splits)
+    split = _final_split(session)
     final, scores = _evaluate(session, split)
     for head, weight in session.lowered.learned_weights().items():
         final.metrics[f"{head}/weight"] = weight  # `weight=auto`: what training settled on

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,7 +35,7 @@ from netspec.units.base import (
     positive,
     probability,
 )
-from netspec.units.samples import Sample, flat_sample
+from netspec.units.samples import flat_sample_where
 
 
 def _shape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
@@ -108,15 +107,6 @@ def _decoder_of(c: EquationContext, code: Expr) -> Expr:
     """x^ = act(W^T code + b) with tied weights, else act(V code + b); no act when linear."""
     back = sym(c.own("W")).T if c.params["tied"] else sym(c.own("V"))
     return links.apply(_decoder_act(c.params), back @ code + sym(c.own("b")))
-
-
-def _sample(rng: random.Random, kind: UnitKind) -> Sample:
-    """A flat input and drawn parameters; `sparsity` only with sigmoid codes, as check wants."""
-    sample = flat_sample(rng, kind)
-    params = dict(sample.params)
-    if params.get("act", "sigmoid") != "sigmoid":
-        params.pop("sparsity", None)
-    return Sample(sample.inputs, params)
 
 
 CLIP = 1e-6  # the rule keeps the reconstruction (bce) and the mean code (KL) this far from 0, 1
@@ -317,7 +307,7 @@ KINDS = (
         count=_count,
         equation=_eq,
         example="input x: [16]\nh = autoencoder(x, 8, noise=0.3)",
-        samples=_sample,
+        samples=flat_sample_where("sparsity", "act", "sigmoid", "sigmoid"),
         drawing=Drawing(latent=True, neurons="row", reconstruction=_objective),
         pictures="filters",
         pretrain=("reconstruction",),

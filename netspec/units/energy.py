@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,7 +34,7 @@ from netspec.units.base import (
     expect_flat,
     positive,
 )
-from netspec.units.samples import Sample, flat_sample
+from netspec.units.samples import flat_sample_where
 
 
 def _rbm_shape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
@@ -50,15 +49,6 @@ def _rbm_shape(ins: tuple[TensorType, ...], p: Params) -> TensorType:
             help="write `visible=gaussian`, or leave out `sigma`",
         )
     return TensorType((p["n"],))  # type: ignore[arg-type]
-
-
-def _rbm_sample(rng: random.Random, kind: UnitKind) -> Sample:
-    """A flat input and drawn parameters; `sigma` only with Gaussian visible units."""
-    sample = flat_sample(rng, kind)
-    params = dict(sample.params)
-    if params.get("visible", "bernoulli") != "gaussian":
-        params.pop("sigma", None)
-    return Sample(sample.inputs, params)
 
 
 def _rbm_count(ins: tuple[TensorType, ...], p: Params, out: TensorType) -> int:
@@ -292,6 +282,6 @@ KINDS = (
         drawing=Drawing(latent=True, undirected=True, neurons="row"),
         pictures="filters",
         sampling="layer",
-        samples=_rbm_sample,
+        samples=flat_sample_where("sigma", "visible", "gaussian", "bernoulli"),
     ),
 )

@@ -128,3 +128,17 @@ def flat_sample(rng: random.Random, kind: UnitKind) -> Sample:
     d = rng.randint(1, 8)
     count = max(len(kind.signature.inputs), 2 if kind.signature.variadic else 1)
     return Sample((declare((d,)),) * count, draw_params(rng, kind.signature))
+
+
+def flat_sample_where(param: str, needs: str, value: str, default: str) -> SampleRule:
+    """`flat_sample`, keeping `param` only where `needs` (whose default is `default`) is
+    `value`, as check wants (`sigma` only with `visible=gaussian`)."""
+
+    def rule(rng: random.Random, kind: UnitKind) -> Sample:
+        sample = flat_sample(rng, kind)
+        params = dict(sample.params)
+        if params.get(needs, default) != value:
+            params.pop(param, None)
+        return Sample(sample.inputs, params)
+
+    return rule
