@@ -18,6 +18,7 @@ from netspec.api import Compiled, compile, total_params
 from netspec.diagnostics.codes import CODES
 from netspec.diagnostics.codes import explain as explain_code
 from netspec.diagnostics.core import NetspecError, did_you_mean
+from netspec.diagnostics.failure import Failure
 from netspec.diagnostics.render import render_json, render_short, render_text
 from netspec.ir import Graph, Role
 from netspec.lang.parser import parse
@@ -75,6 +76,9 @@ def _command(argv: Sequence[str] | None) -> int:
         return 2
     except NetspecError as exc:
         _report(exc, args)
+        return 1
+    except Failure as exc:  # a data file, checkpoint, run folder or machine problem
+        _report(NetspecError([exc.diagnostic]), args)
         return 1
     except KeyboardInterrupt:
         return 130

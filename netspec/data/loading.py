@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from netspec.diagnostics.failure import Failure
 from netspec.ir import Graph, Node, Role
 from netspec.plan.catalog import FEATURES, SOURCES, TARGET, Source
 from netspec.plan.plans import DataPlan
@@ -50,12 +51,10 @@ from netspec.types import NO_LABEL, TensorType
 __all__ = ["DataError", "Dataset", "Samples", "Split", "load"]
 
 
-class DataError(Exception):
+class DataError(Failure):
     """A data file is missing or malformed, or does not fit the network's inputs."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    code = "E520"
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,20 @@ CODES: dict[str, Code] = {
         "bad train setting value",
         "A train setting has a value of the wrong type or out of range (e.g. `batch = 0`).",
     ),
+    "E520": Code(
+        "data cannot be read",
+        "A data file is missing, unreadable or malformed, or its values do not fit the "
+        "network's inputs. The message names the file and, where it can, the row and column.",
+    ),
+    "E701": Code(
+        "run folder problem",
+        "A run folder cannot be created, read or resumed: the message says which folder and why.",
+    ),
+    "E750": Code(
+        "training cannot go on",
+        "Training stopped on a problem the user can fix: the device, the data, or a loss that "
+        "became nan or inf (the message says which, with a hint).",
+    ),
 }
 
 

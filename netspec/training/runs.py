@@ -27,14 +27,17 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
+from netspec.diagnostics.failure import Failure
 from netspec.plan.plans import StagePlan, TrainPlan
 
 FORMAT = "netspec-checkpoint/1"
 Row = dict[str, Any]
 
 
-class RunError(Exception):
+class RunError(Failure):
     """A run directory that cannot be created, read or resumed (a user error)."""
+
+    code = "E701"
 
 
 # --- the folder ---------------------------------------------------------------------------------

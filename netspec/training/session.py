@@ -17,6 +17,7 @@ import torch
 from netspec.api import Compiled
 from netspec.backend.lower import Lowered, lower
 from netspec.data.loading import Dataset
+from netspec.diagnostics.failure import Failure
 from netspec.ir import Graph
 from netspec.plan.plans import TrainPlan
 from netspec.report.plots import TensorBoard
@@ -37,8 +38,10 @@ SPLITS = ("train", "val", "test")
 FEATURE_CHUNK = 1024  # samples per forward pass when computing a unit's inputs
 
 
-class TrainError(Exception):
+class TrainError(Failure):
     """A problem the user can fix (data, device, a diverging loss): one line, exit status 1."""
+
+    code = "E750"
 
 
 class Stopped(Exception):
@@ -276,4 +279,6 @@ def _load(plan: TrainPlan, graph: Graph) -> Dataset:
     try:
         return load(plan.data, graph)
     except DataError as exc:
-        raise TrainError(exc.message) from None
+        raise TrainError(
+            exc.message, code=exc.code, help=exc.help, note=exc.note, span=exc.span, label=exc.label
+        ) from None
