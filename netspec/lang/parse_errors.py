@@ -282,7 +282,8 @@ def _special_case(
         )
     # `-> output h`: a chain ending with `->` swallows the next statement's first word.
     return (
-        _dangling_arrow(text, span.start, file, eof=False)
+        _unclosed_item(exc, text, span, file)
+        or _dangling_arrow(text, span.start, file, eof=False)
         or _mismatched(text, span, file, str(exc.token))
         or _unclosed_before(text, span, file)
     )
@@ -365,6 +366,36 @@ def _unclosed_before(text: str, span: Span, file: str) -> Diagnostic | None:
         "never closed",
         secondary=[(span, "the next statement starts here")],
         help=help,
+    )
+
+
+_ITEM_HEADER = re.compile(r'(network|block|train)\b[^=\n]*\{|use\s+"')
+
+
+def _unclosed_item(
+    exc: lark.exceptions.UnexpectedToken, text: str, span: Span, file: str
+) -> Diagnostic | None:
+    """`network n {` missing its `}`, then `train {`: the parser sees a keyword where a
+    statement belongs, but the mistake is the block left open above it."""
+    word = str(exc.token)
+    if not _first_on_line(text, span.start) or not _ITEM_HEADER.match(text, span.start):
+        return None
+    stack = _open_brackets(text[: span.start])
+    if not stack or stack[-1][1] != "{":
+        return None
+    pos = stack[-1][0]
+    header = _strip_comments(_line_of(text, pos)).strip()
+    owner = header[: header.index("{")].strip() if "{" in header else ""
+    what = f"`{owner}`" if owner else "the block"
+    last = text[: text.rfind("\n", 0, span.start)].rstrip()
+    last_line = last.count("\n") + 1 if last else 1
+    return error(
+        "E101",
+        f"{what} is not closed: its `}}` is missing before `{word}`",
+        span,
+        f"`{word}` starts a new item, but {what} is still open",
+        secondary=[(_span_at(text, file, pos, pos + 1), f"{what} opens here")],
+        help=f"close {what} with `}}` after line {last_line}",
     )
 
 
