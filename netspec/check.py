@@ -9,6 +9,7 @@ import re
 from netspec.diagnostics.core import Diagnostic, error
 from netspec.equations.expr import Equations, summary
 from netspec.ir import Graph, Node, Role
+from netspec.lang.collector import collector_paused
 from netspec.lang.source import Sources, Span
 from netspec.units import REGISTRY
 from netspec.units.base import EquationContext, ShapeError
@@ -16,6 +17,11 @@ from netspec.units.base import EquationContext, ShapeError
 
 def check(graph: Graph, sources: Sources, diags: list[Diagnostic]) -> None:
     """Set `type` and `meta["params"]` on every node that can be typed."""
+    with collector_paused():
+        _infer(graph, sources, diags)
+
+
+def _infer(graph: Graph, sources: Sources, diags: list[Diagnostic]) -> None:
     for node_id in graph.topo_order():
         node = graph.node(node_id)
         if node.role is Role.INPUT:

@@ -57,12 +57,37 @@ class Expander:
         )
         return None
 
+    def first_ref(self, expr: ast.Expr, scope: Scope) -> ast.Ref | None:
+        """The name that building `expr` resolves before it makes a node or a diagnostic: a
+        chain's head, or a valid call's first tensor argument, nested calls followed."""
+        while True:
+            if isinstance(expr, ast.Ref):
+                return expr
+            if isinstance(expr, ast.Chain):
+                expr = expr.head
+                continue
+            if not isinstance(expr, ast.Call):
+                return None
+            kind = REGISTRY.get(expr.callee.text)
+            callee = kind if kind is not None else self.state.program.blocks.get(expr.callee.text)
+            if callee is None or (kind is not None and kind.role == "loss"):
+                return None
+            if isinstance(callee, ast.Block):
+                n_inputs, variadic = block_inputs(callee), False
+            else:
+                n_inputs, variadic = len(callee.signature.inputs), callee.signature.variadic
+            positional, _ = split_args(expr.args)
+            tensor_args = positional if variadic else positional[:n_inputs]
+            if not tensor_args or not enough_inputs(expr, n_inputs, variadic, 0, tensor_args, []):
+                return None
+            expr = tensor_args[0].value
+
     def _chain(self, expr: ast.Chain, scope: Scope, hint: str, final: str | None) -> Ids | None:
         ids = self.tensor(expr.head, scope, hint, None)
         prev: ast.Call | ast.Ref = expr.head
         for i, link in enumerate(expr.links):
             is_last = i == len(expr.links) - 1
-            left = ast.Chain(expr.head, expr.links[:i]) if i else expr.head
+            left = _LeftSide(expr, i)
             ids = self._link(link, ids, scope, hint, final if is_last else None, prev, left)
             prev = last_link(link)
         return ids
@@ -75,7 +100,7 @@ class Expander:
         hint: str,
         final: str | None,
         prev: ast.Call | ast.Ref,
-        left: ast.Expr,
+        left: _LeftSide,
     ) -> Ids | None:
         """Apply one link to `ids`, the values of `left`, which ends in `prev`."""
         if isinstance(link, ast.Repeat):
@@ -90,7 +115,7 @@ class Expander:
                     call.span,
                     "receives several values",
                     secondary=[(prev.span, f"gives {len(ids)} values")],
-                    help=f"name the values first (`{names} = {source_text(left)}`) and "
+                    help=f"name the values first (`{names} = {source_text(left.expr())}`) and "
                     "pass one of them on",
                 )
             )
@@ -105,12 +130,14 @@ class Expander:
         hint: str,
         final: str | None,
         prev: ast.Call | ast.Ref,
-        left: ast.Expr,
+        left: _LeftSide,
     ) -> Ids | None:
         count = self._count(link.count, scope)
         if count is None:
             return None
         for r in range(count):
+            if r and ids is None:  # a copy failed: every later one would fail the same way
+                return None
             if len(self.state.graph) > MAX_NODES:
                 self.diags.append(
                     error(
@@ -239,6 +266,18 @@ class Expander:
         role = Role.LOSS if kind.role == "loss" else Role.UNIT
         node = Node(node_id, role, kind.name, call.span, params, scope=scope.sites)
         return self.state.graph.add(node, inputs)
+
+
+class _LeftSide:
+    """What a chain gives before its link `i`, built only for a diagnostic: building it for
+    every link would copy the chain's links once per link."""
+
+    def __init__(self, chain: ast.Chain, i: int) -> None:
+        self.chain, self.i = chain, i
+
+    def expr(self) -> ast.Expr:
+        chain, i = self.chain, self.i
+        return ast.Chain(chain.head, chain.links[:i]) if i else chain.head
 
 
 def _signature(callee: UnitKind | ast.Block) -> tuple[int, bool, tuple[ParamSpec, ...]]:

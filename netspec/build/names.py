@@ -31,7 +31,7 @@ class Resolver:
             return scope.bound[name]
         stmt = scope.defs.get(name)
         if stmt is not None:
-            if stmt in scope.visiting:
+            if scope.is_visiting(stmt):
                 self._cycle(stmt, scope, span)
                 return None
             self.assign(stmt, scope, span)
@@ -43,7 +43,7 @@ class Resolver:
     def unknown_kind(self, ident: ast.Ident, scope: Scope | None = None) -> None:
         """Report a call of something that is neither a unit kind nor a block."""
         name = ident.text
-        if scope is not None and name in scope.tensor_names():
+        if scope is not None and scope.has_tensor(name):
             self.diags.append(
                 error(
                     "E206",
@@ -115,7 +115,7 @@ class Resolver:
 
     def _cycle(self, stmt: ast.Assign, scope: Scope, span: Span) -> None:
         """Report the assignments that use each other, from `stmt` to the use at `span`."""
-        start = scope.visiting.index(stmt)
+        start = next(i for i, s in enumerate(scope.visiting) if s is stmt)
         loop = scope.visiting[start:]
         uses = [*scope.used_at[start + 1 :], span]
         names = [s.targets[0].text for s in loop]

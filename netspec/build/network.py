@@ -13,16 +13,18 @@ from netspec.build.values import Env, evaluate
 from netspec.diagnostics.core import Diagnostic, error
 from netspec.ir import Graph, Node, Role
 from netspec.lang import ast
+from netspec.lang.collector import collector_paused
 from netspec.lang.source import Span
 from netspec.units import REGISTRY, UnitKind
 
 
 def build(program: Program, env: Env, diags: list[Diagnostic]) -> dict[str, Graph]:
     """One Graph per network of the program, in source order."""
-    return {
-        name: _NetworkBuilder(program, env, diags).network(net)
-        for name, net in program.networks.items()
-    }
+    with collector_paused():
+        return {
+            name: _NetworkBuilder(program, env, diags).network(net)
+            for name, net in program.networks.items()
+        }
 
 
 def evaluate_lets(lets: list[ast.Let], env: Env, diags: list[Diagnostic]) -> None:
@@ -120,9 +122,47 @@ class _NetworkBuilder:
         scope.bound[name] = node.id
 
     def _assign(self, stmt: ast.Assign, scope: Scope, used_at: Span | None = None) -> None:
-        """Build the value and bind the names of an assignment, unless built or being built."""
-        if stmt in scope.visiting or all(t.text in scope.bound for t in stmt.targets):
+        """Build the value and bind the names of an assignment, unless built or being built.
+
+        A name used before its statement is built when first used, which would recurse once
+        per statement on `h1 = h2 -> ...`, `h2 = h3 -> ...`, ... So the statements whose first
+        step is to resolve such a name are found first and built deepest first, with the ones
+        waiting for them marked as being built, just as the recursion would leave them."""
+        if scope.is_visiting(stmt) or all(t.text in scope.bound for t in stmt.targets):
             return  # being built, or already built because an earlier statement used it
+        waiting = self._first_needs(stmt, scope, used_at)
+        for before, at in waiting[:-1]:
+            scope.enter(before, at)
+        for k in reversed(range(len(waiting))):
+            if k < len(waiting) - 1:
+                scope.leave()
+            built, at = waiting[k]
+            self._assign_one(built, scope, at)
+
+    def _first_needs(
+        self, stmt: ast.Assign, scope: Scope, used_at: Span | None
+    ) -> list[tuple[ast.Assign, Span | None]]:
+        """`stmt`, the unbuilt statement its build would build first, that one's, and so on;
+        each with where its name is used."""
+        found = [(stmt, used_at)]
+        seen = {id(stmt)}
+        while True:
+            _, kind = _ending(found[-1][0].value)
+            if kind is not None and kind.role == "loss":
+                break  # refused before anything is resolved
+            ref = self.exprs.first_ref(found[-1][0].value, scope)
+            if ref is None or ref.name.text in scope.bound:
+                break
+            needed = scope.defs.get(ref.name.text)
+            if needed is None or id(needed) in seen or scope.is_visiting(needed):
+                break  # undefined, or a cycle: the build reports it
+            found.append((needed, ref.span))
+            seen.add(id(needed))
+        return found
+
+    def _assign_one(self, stmt: ast.Assign, scope: Scope, used_at: Span | None) -> None:
+        if scope.is_visiting(stmt) or all(t.text in scope.bound for t in stmt.targets):
+            return
         last, kind = _ending(stmt.value)
         if last is not None and kind is not None and kind.role == "loss":
             fix = f"loss {stmt.targets[0].text} = {source_text(stmt.value)}"
@@ -131,13 +171,11 @@ class _NetworkBuilder:
             for t in stmt.targets:
                 scope.bound[t.text] = None
             return
-        scope.visiting.append(stmt)
-        scope.used_at.append(used_at)
+        scope.enter(stmt, used_at)
         names = [t.text for t in stmt.targets]
         final = scope.id_for(names[0]) if len(names) == 1 else None
         ids = self.exprs.tensor(stmt.value, scope, hint=scope.id_for(names[0]), final=final)
-        scope.visiting.pop()
-        scope.used_at.pop()
+        scope.leave()
         if ids is not None and len(ids) != len(names):
             self.diags.append(self._wrong_names(stmt, ids))
             ids = None

@@ -23,16 +23,33 @@ class Scope:
     sites: tuple[Site, ...] = ()
     defs: dict[str, ast.Assign] = field(default_factory=dict)
     bound: dict[str, str | None] = field(default_factory=dict)  # None: its definition failed
-    visiting: list[ast.Assign] = field(default_factory=list)
+    visiting: list[ast.Assign] = field(default_factory=list)  # being built, outermost first
     used_at: list[Span | None] = field(default_factory=list)  # where each visited name was used
+    visiting_ids: set[int] = field(default_factory=set)  # their ids: `in` on ASTs compares deeply
     blocks: tuple[str, ...] = ()  # blocks being expanded, to catch recursion
     lets: dict[str, ast.Let] = field(default_factory=dict)
+
+    def enter(self, stmt: ast.Assign, used_at: Span | None) -> None:
+        self.visiting.append(stmt)
+        self.used_at.append(used_at)
+        self.visiting_ids.add(id(stmt))
+
+    def leave(self) -> None:
+        self.visiting_ids.discard(id(self.visiting.pop()))
+        self.used_at.pop()
+
+    def is_visiting(self, stmt: ast.Assign) -> bool:
+        return id(stmt) in self.visiting_ids
 
     def id_for(self, name: str) -> str:
         return self.prefix + name
 
     def tensor_names(self) -> set[str]:
         return set(self.bound) | set(self.defs)
+
+    def has_tensor(self, name: str) -> bool:
+        """`name in tensor_names()`, without building the set (once per error, on big specs)."""
+        return name in self.bound or name in self.defs
 
 
 @dataclass

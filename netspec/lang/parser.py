@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 import threading
 from collections.abc import Callable
 from importlib import resources
@@ -16,6 +15,7 @@ from lark.tree import Meta
 
 from netspec.diagnostics.core import Diagnostic, NetspecError, error
 from netspec.lang import ast
+from netspec.lang.collector import collector_paused
 from netspec.lang.parse_errors import syntax_diagnostic
 from netspec.lang.source import Sources, Span
 
@@ -107,12 +107,11 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
     _STATE.comments, _STATE.depth, _STATE.active = [], 0, True
     # Parsing allocates many objects and frees none; the cycle collector would only walk them
     # again and again (a third of the time on large specs), so it waits until the tree is built.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        tree = parser.parse(text, on_error=None)
-        comments = [ast.Comment(str(t).rstrip(), _token_span(t, file)) for t in _STATE.comments]
-        items = _Builder(file).build(tree)
+        with collector_paused():
+            tree = parser.parse(text, on_error=None)
+            comments = [ast.Comment(str(t).rstrip(), _token_span(t, file)) for t in _STATE.comments]
+            items = _Builder(file).build(tree)
     except lark.exceptions.UnexpectedInput as exc:
         _STATE.active = False
         raise _error(syntax_diagnostic(exc, text, file, parser), file, text) from None
@@ -120,8 +119,6 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
         raise _error(_refusal(exc, file), file, text) from None
     finally:
         _STATE.comments, _STATE.active = [], False
-        if collecting:
-            gc.enable()
     return ast.Module(tuple(items), tuple(comments), file)
 
 

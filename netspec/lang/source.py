@@ -41,9 +41,11 @@ class Sources:
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
+        self._lines: dict[str, list[str]] = {}  # split once: a spec may have many diagnostics
 
     def add(self, file: str, text: str) -> None:
         self._texts[file] = text
+        self._lines.pop(file, None)
 
     def text(self, file: str) -> str | None:
         return self._texts.get(file)
@@ -56,5 +58,7 @@ class Sources:
         text = self._texts.get(file)
         if text is None:
             return None
-        lines = text.splitlines()
+        lines = self._lines.get(file)
+        if lines is None:
+            lines = self._lines[file] = text.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""
