@@ -17,6 +17,13 @@ from netspec.diagnostics.core import NetspecError
 from netspec.ir import Graph
 from netspec.plan.plans import DataPlan
 
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A string spec reads data under the current directory only, so its tests run in theirs."""
+    monkeypatch.chdir(tmp_path)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 TRAINED = [p for p in sorted((ROOT / "specs").glob("*.net")) if "\ntrain " in p.read_text()]
 

@@ -26,6 +26,13 @@ from netspec.training.metrics import HeadSpec, batch_metrics, evaluate
 from netspec.types import NO_LABEL
 from netspec.views.equations import listing
 
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A string spec reads data under the current directory only, so its tests run in theirs."""
+    monkeypatch.chdir(tmp_path)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "tagger.net"
 

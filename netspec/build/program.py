@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netspec.build.paths import Confinement
 from netspec.diagnostics.core import Diagnostic, NetspecError, error
 from netspec.lang import ast
 from netspec.lang.parser import parse
@@ -25,11 +26,17 @@ class Program:
 
 
 def gather(
-    root: ast.Module, sources: Sources, diags: list[Diagnostic], read: Reader | None = None
+    root: ast.Module,
+    sources: Sources,
+    diags: list[Diagnostic],
+    read: Reader | None = None,
+    allow_paths: Sequence[str | Path] = (),
 ) -> Program:
-    """Resolve `use` imports (relative to the importing file) and index every named item."""
+    """Resolve `use` imports (relative to the importing file, confined to the root's folder and
+    `allow_paths`) and index every named item."""
     program = Program(root)
-    _Gatherer(program, sources, diags, read or _read_file).visit(root, stack=())
+    confinement = Confinement.of(root.file, allow_paths)
+    _Gatherer(program, sources, diags, read or _read_file, confinement).visit(root, stack=())
     program.trains = [item for item in root.items if isinstance(item, ast.Train)]
     return program
 
@@ -39,11 +46,19 @@ def _read_file(path: str) -> str:
 
 
 class _Gatherer:
-    def __init__(self, program: Program, sources: Sources, diags: list[Diagnostic], read: Reader):
+    def __init__(
+        self,
+        program: Program,
+        sources: Sources,
+        diags: list[Diagnostic],
+        read: Reader,
+        confinement: Confinement,
+    ):
         self.program = program
         self.sources = sources
         self.diags = diags
         self.read = read
+        self.confinement = confinement
         self.seen: set[str] = set()
         self.where: dict[str, Span] = {}
 
@@ -89,8 +104,24 @@ class _Gatherer:
         self.where[key] = name.span
 
     def _use(self, module: ast.Module, item: ast.Use, stack: tuple[str, ...]) -> None:
-        base = Path(module.file).parent if module.file not in ("<string>", "<stdin>") else Path(".")
-        path = str(base / item.path.value)
+        raw = item.path.value
+        path = self.confinement.locate(raw, module.file)
+        if not raw.endswith(".net"):  # refused unread, so no line of it is ever quoted
+            self.diags.append(
+                error(
+                    "E112",
+                    f"`use` imports only `.net` files, not `{raw}`",
+                    item.path.span,
+                    "not a .net file",
+                    help="name a spec file ending in `.net`; data files belong in a `train` "
+                    "section's `data = ...`",
+                )
+            )
+            return
+        refusal = self.confinement.refusal(raw, path, item.path.span, "`use` path")
+        if refusal is not None:
+            self.diags.append(refusal)
+            return
         if path in stack:
             chain = " -> ".join((*stack[stack.index(path) :], path))
             self.diags.append(

@@ -30,7 +30,7 @@ def _render_one(diag: Diagnostic, sources: Sources, color: bool) -> str:
     head = _paint(f"{diag.severity.value}[{diag.code}]", diag.severity.value, color)
     out = [f"{head}{_paint(': ' + diag.message, 'bold', color)}"]
     primary = diag.primary_span
-    shown = [lb for lb in diag.labels if sources.text(lb.span.file) is not None]
+    shown = [lb for lb in diag.labels if _quotable(lb.span.file, sources)]
     width = max([len(str(lb.span.line)) for lb in shown] + [1]) + 1
     bar = _paint(" " * width + " |", "gutter", color)
     if primary is not None:
@@ -46,6 +46,12 @@ def _render_one(diag: Diagnostic, sources: Sources, color: bool) -> str:
             out.append(_paint(" " * width + " = ", "gutter", color) + f"{prefix}: {lines[0]}")
             out += [" " * (width + 3 + len(prefix) + 2) + line for line in lines[1:]]
     return "\n".join(out) + "\n"
+
+
+def _quotable(file: str, sources: Sources) -> bool:
+    """Only spec text is quoted: a span into a data file (or any other file) shows its place."""
+    spec = file.endswith(".net") or file in ("<string>", "<stdin>")
+    return spec and sources.text(file) is not None
 
 
 def _excerpt(

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from netspec.build.paths import Confinement
 from netspec.build.program import Program
 from netspec.build.values import Env, Symbol, bind, convert, describe, evaluate
 from netspec.diagnostics.core import Diagnostic, did_you_mean, error
@@ -44,9 +45,15 @@ __all__ = [
 
 
 def plan_training(
-    program: Program, networks: Mapping[str, Graph], env: Env, diags: list[Diagnostic]
+    program: Program,
+    networks: Mapping[str, Graph],
+    env: Env,
+    diags: list[Diagnostic],
+    allow_paths: Sequence[str | Path] = (),
 ) -> dict[str, TrainPlan]:
-    """Check every `train` section; a plan per network whose section has no errors."""
+    """Check every `train` section; a plan per network whose section has no errors. Data files
+    are read only under the root spec's folder and `allow_paths` (netspec.build.paths)."""
+    confinement = Confinement.of(program.root.file, allow_paths)
     plans: dict[str, TrainPlan] = {}
     first: dict[str, Span] = {}
     for train in program.trains:
@@ -70,7 +77,7 @@ def plan_training(
             diags.append(
                 error("E207", f"unknown network `{name}`", span, "not a network", help=hint)
             )
-        plan = _SectionChecker(program, graph, env, diags).plan(train)
+        plan = _SectionChecker(program, graph, env, diags, confinement).plan(train)
         if plan is not None and graph is not None:
             plans[name] = plan
     return plans
@@ -80,10 +87,16 @@ class _SectionChecker(Checker):
     """Check a `train` section's own settings, its catalogue calls and its data."""
 
     def __init__(
-        self, program: Program, graph: Graph | None, env: Env, diags: list[Diagnostic]
+        self,
+        program: Program,
+        graph: Graph | None,
+        env: Env,
+        diags: list[Diagnostic],
+        confinement: Confinement,
     ) -> None:
         super().__init__(graph, diags)
         self.env = env
+        self.confinement = confinement
         net = program.networks.get(graph.name) if graph is not None else None
         declared = _declared(net)
         self.broken = graph is None or _broken(graph, declared)
@@ -283,7 +296,7 @@ class _SectionChecker(Checker):
         if call is FAILED:
             return None
         span = s.value.span
-        params = self._source_params(call, seed, span)
+        params = self._source_params(call, seed, s.value)
         fields = SOURCES[call.name].fields(params)
         bindings: tuple[Binding, ...] = ()
         if not self.broken and self.graph is not None:
@@ -293,8 +306,9 @@ class _SectionChecker(Checker):
             call.name, MappingProxyType(params), test, val, params["seed"], fields, bindings, span
         )
 
-    def _source_params(self, call: CallPlan, seed: int, span: Span) -> dict[str, Any]:
+    def _source_params(self, call: CallPlan, seed: int, expr: ast.Expr) -> dict[str, Any]:
         """The source's parameters with the section's seed and file paths filled in."""
+        span = expr.span
         params = dict(call.params)
         params["seed"] = seed if params["seed"] is None else params["seed"]
         if params["test"] + params["val"] >= 1:
@@ -307,8 +321,18 @@ class _SectionChecker(Checker):
                 help="keep `test + val` below 1, e.g. `test=0.2, val=0.1`",
             )
         for name in SOURCES[call.name].files:
-            params[name] = _relative_to(params[name], span)
+            params[name] = self._data_file(params[name], _arg_span(expr, call.name, name))
         return params
+
+    def _data_file(self, raw: Any, span: Span) -> Any:
+        """A data file's path, relative to the spec naming it; refused outside the folders."""
+        if not isinstance(raw, str):  # `target=none`
+            return raw
+        path = self.confinement.locate(raw, span.file)
+        refusal = self.confinement.refusal(raw, path, span, "data file")
+        if refusal is not None:
+            self.diags.append(refusal)
+        return path
 
 
 def _inherit(section: Scope, stage: Scope) -> Scope:
@@ -337,7 +361,15 @@ def _broken(graph: Graph, declared: set[str]) -> bool:
     return not built or any(n.type is None for n in graph.nodes())
 
 
-def _relative_to(path: Any, span: Span) -> Any:
-    if not isinstance(path, str) or span.file in ("<string>", "<stdin>"):
-        return path
-    return str(Path(span.file).parent / path)
+def _arg_span(expr: ast.Expr, source: str, param: str) -> Span:
+    """Where a source's parameter is written (a keyword's value or its position), else the call."""
+    if isinstance(expr, ast.Call):
+        names = [p.name for p in SOURCES[source].params]
+        positional = [a for a in expr.args if a.name is None]
+        for arg in expr.args:
+            if arg.name is not None and arg.name.text == param:
+                return arg.value.span
+        index = names.index(param)
+        if index < len(positional):
+            return positional[index].value.span
+    return expr.span
