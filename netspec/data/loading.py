@@ -25,7 +25,9 @@ Each source is its catalogue entry's `impl`: a function of the source's paramete
 split's, returning `Samples`, here for the read sets and in `netspec.data.synthetic` for the
 generated ones. The samples are cached by exactly those arguments (and the files' sizes and
 times). Only numpy is imported here; each source's own library is imported when that source is
-loaded. Problems with the user's files raise DataError.
+loaded. Problems with the user's files, and samples that break the data contracts
+(`netspec.data.contracts`: nan, text in numbers, labels outside `class(N)`...), raise DataError;
+`check_files` collects them as diagnostics for `netspec check`.
 """
 
 from __future__ import annotations
@@ -42,19 +44,17 @@ from typing import Any
 
 import numpy as np
 
-from netspec.diagnostics.failure import Failure
+from netspec.data import contracts
+from netspec.data.contracts import DataError
+from netspec.diagnostics.core import Diagnostic
+from netspec.diagnostics.failure import at
 from netspec.ir import Graph, Node, Role
+from netspec.lang.source import NOWHERE, Span
 from netspec.plan.catalog import FEATURES, SOURCES, TARGET, Source
 from netspec.plan.plans import DataPlan
 from netspec.types import NO_LABEL, TensorType
 
-__all__ = ["DataError", "Dataset", "Samples", "Split", "load"]
-
-
-class DataError(Failure):
-    """A data file is missing or malformed, or does not fit the network's inputs."""
-
-    code = "E520"
+__all__ = ["DataError", "Dataset", "Samples", "Split", "check_files", "load"]
 
 
 @dataclass(frozen=True)
@@ -96,13 +96,50 @@ class Samples:
     # Further targets, by field name, with their class names: another task's labels of the
     # same samples (a word's phones, beside the word in y).
     more: Mapping[str, tuple[np.ndarray, tuple[str, ...]]] = field(default_factory=dict)
+    # Where each sample came from, for messages that point into the user's files: the files
+    # of x and y, the file line of each sample (a CSV's; None: sample i is the array's i-th),
+    # and the target's 1-based column in a CSV.
+    x_file: str = ""
+    y_file: str = ""
+    lines: np.ndarray | None = None
+    y_column: int = 0
+
+
+def check_files(plan: DataPlan, graph: Graph) -> list[Diagnostic]:
+    """Every problem with the local files of `plan`'s source (a `csv` or `npy` one) that
+    loading would meet, as diagnostics: what `netspec check` reports. Nothing for sources
+    that read no file of the user's, which `train` checks as it loads them."""
+    entry = SOURCES.get(plan.source)
+    if entry is None or not entry.files:
+        return []
+    try:
+        load(plan, graph)
+    except DataError as exc:
+        return [p.diagnostic for p in exc.problems or (exc,)]
+    return []
 
 
 def load(plan: DataPlan, graph: Graph) -> Dataset:
     """The plan's data, split and shaped for `graph`'s inputs; DataError for bad user files."""
+    try:
+        return _loaded(plan, graph)
+    except DataError as exc:
+        if plan.span is not NOWHERE:  # a problem with no place in a file: the spec's `data`
+            for problem in (exc, *exc.problems):
+                problem.span = problem.span or plan.span
+        raise
+
+
+def _loaded(plan: DataPlan, graph: Graph) -> Dataset:
     entry = SOURCES.get(plan.source)
     if entry is None:
         raise DataError(f"no loader for the data source `{plan.source}`")
+    missing = (
+        contracts.missing_file(path, name, plan.source, plan.span)
+        for name in entry.files
+        if isinstance(path := plan.params.get(name), str)
+    )
+    contracts.problems_raised([m for m in missing if m is not None])
     raw = _raw(entry, _arguments(plan, entry), _stats(plan, entry))
     nodes = {b.input: _input_node(graph, b.input) for b in plan.bindings}
     strata = None
@@ -110,7 +147,13 @@ def load(plan: DataPlan, graph: Graph) -> Dataset:
         t = nodes[b.input].type
         if b.role == TARGET and raw.y is not None and t is not None and t.dtype != "real":
             strata = raw.y
-    test_idx, val_idx, train_idx = _split(len(raw.x), plan, strata, raw)
+    problems: list[DataError] = []  # raised together once the labels and shapes are seen
+    try:
+        test_idx, val_idx, train_idx = _split(len(raw.x), plan, strata, raw)
+    except DataError as exc:
+        problems.append(exc)
+        test_idx = val_idx = np.arange(0)
+        train_idx = np.arange(len(raw.x))
     x = raw.x
     if entry.standardized:  # with the training split's statistics only
         mean, std = x[train_idx].mean(axis=0), x[train_idx].std(axis=0)
@@ -125,7 +168,15 @@ def load(plan: DataPlan, graph: Graph) -> Dataset:
             raise DataError(f"`{plan.source}` gives no `{b.field}` for input `{node.label}`")
         origin = raw.x_from if b.role == FEATURES else raw.y_from
         target = b.role == TARGET
-        arrays[node.id] = _shape(data, b.part, node, origin, raw.y_text and target, target)
+        text = raw.y_text and target
+        numbered = raw.names if target and raw.y_file else ()  # a file's labels, as ids
+        try:
+            arrays[node.id] = _shape(
+                data, b.part, node, origin, text, target, _locator(raw, target), numbered
+            )
+        except DataError as exc:
+            problems.extend(exc.problems or (exc,))
+            continue
         if node.type is not None and node.type.dtype != "real" and b.role == TARGET:
             k = node.type.classes or 2  # binary: 2
             names = raw.more[b.field][1][:k] if b.field in raw.more else raw.names[:k]
@@ -133,10 +184,16 @@ def load(plan: DataPlan, graph: Graph) -> Dataset:
 
     ends = [b.part[1] for b in plan.bindings if b.part is not None and b.role == FEATURES]
     if ends and max(ends) != prod(x.shape[1:]):
-        raise DataError(
-            f"{raw.x_from} gives {prod(x.shape[1:])} feature values per sample, but the inputs "
-            f"that share them take {max(ends)}"
+        problems.append(
+            DataError(
+                f"{raw.x_from} gives {prod(x.shape[1:])} feature values per sample, but the "
+                f"inputs that share them take {max(ends)}",
+                code=contracts.BAD_SHAPE,
+                span=plan.span,
+                help="make the inputs' sizes add up to the values each sample has",
+            )
         )
+    contracts.problems_raised(problems)
 
     def take(idx: np.ndarray) -> Split:
         return Split(MappingProxyType({k: a[idx] for k, a in arrays.items()}))
@@ -200,7 +257,10 @@ def _split_groups(groups: np.ndarray, plan: DataPlan) -> tuple[np.ndarray, np.nd
     if n_test + n_val >= len(names):
         raise DataError(
             f"`{plan.source}` has {len(names)} groups of samples (speakers): too few to hold out "
-            f"test={plan.test:g} and val={plan.val:g} as whole groups and still train on some"
+            f"test={plan.test:g} and val={plan.val:g} as whole groups and still train on some",
+            code=contracts.TOO_FEW,
+            span=plan.span,
+            help="give more groups, or hold out smaller `test` and `val` fractions",
         )
     test_g, val_g = names[:n_test], names[n_test : n_test + n_val]
     rows = np.random.default_rng(plan.seed).permutation(n)
@@ -211,11 +271,26 @@ def _split_groups(groups: np.ndarray, plan: DataPlan) -> tuple[np.ndarray, np.nd
 
 
 def _enough(n: int, n_test: int, n_val: int, plan: DataPlan) -> None:
-    if n_test + n_val >= n:
-        raise DataError(
-            f"`{plan.source}` has {n} sample{'s' * (n != 1)}: too few to hold out "
-            f"test={plan.test:g} and val={plan.val:g} and still train on some"
+    """E516 when the training split would be empty."""
+    if n_test + n_val < n:
+        return
+    path = plan.params.get("path")
+    what = f"`{path}`" if isinstance(path, str) else f"`{plan.source}`"
+    if n == 0:
+        message = f"{what} has no samples: the training split would be empty"
+    else:
+        message = (
+            f"{what} has {n} sample{'s' * (n != 1)}: too few to hold out test={plan.test:g} "
+            f"({n_test}) and val={plan.val:g} ({n_val}) and still train on some, so the "
+            "training split would be empty"
         )
+    raise DataError(
+        message,
+        code=contracts.TOO_FEW,
+        span=plan.span,
+        label="leaves no training samples",
+        help="give more samples, or hold out smaller `test` and `val` fractions",
+    )
 
 
 def _count(fraction: float, n: int) -> int:
@@ -231,23 +306,33 @@ def _input_node(graph: Graph, name: str) -> Node:
     raise DataError(f"network `{graph.name}` has no input `{name}`")
 
 
+Locate = contracts.Locate
+
+
 def _shape(
     data: np.ndarray,
     part: tuple[int, int] | None,
     node: Node,
     origin: str,
-    text: bool,
+    text: bool = False,
     target: bool = False,
+    locate: Locate | None = None,
+    names: tuple[str, ...] = (),
 ) -> np.ndarray:
     """`data` (or its `part`) as the values of input `node`: its shape, its element type. A
-    sequence target class(K)[T] may hold NO_LABEL at steps without a label (padding)."""
+    sequence target class(K)[T] may hold NO_LABEL at steps without a label (padding). `text`:
+    `data` holds the ids of text labels; `names`: the labels of a file that its ids stand for
+    (text, or integers numbered in sorted order); `locate` names a sample and where it is in
+    the user's file, for messages."""
     n = len(data)
     if part is not None:
         flat = data.reshape(n, -1)
         if part[1] > flat.shape[1]:
             raise DataError(
                 f"{origin} gives {flat.shape[1]} values per sample, too few for input "
-                f"`{node.label}`, which takes values {part[0]} to {part[1] - 1} of them"
+                f"`{node.label}`, which takes values {part[0]} to {part[1] - 1} of them",
+                code=contracts.BAD_SHAPE,
+                help="give each sample as many values as the inputs that share them take",
             )
         data = flat[:, part[0] : part[1]]
     t = node.type
@@ -258,26 +343,54 @@ def _shape(
     if dims is None:
         raise DataError(
             f"{origin} gives {count} value{'s' * (count != 1)} per sample, but input "
-            f"`{node.label}` takes `{t}` ({_takes(t)})"
+            f"`{node.label}` takes `{t}` ({_takes(t)})",
+            code=contracts.BAD_SHAPE,
+            help=f"declare `input {node.label}` with the data's shape, or reshape the data",
         )
     data = data.reshape(n, *dims)
-    where = f"{origin} for input `{node.label}`"
     if t.dtype == "real":
         if text:
-            raise DataError(f"{origin} holds text labels, but input `{node.label}` is `real`")
+            raise DataError(
+                f"{origin} holds text labels, but input `{node.label}` is `real`",
+                code=contracts.NOT_A_NUMBER,
+                help=f"declare `input {node.label}: class({len(names) or 'N'})`, or give numbers",
+            )
+        if names:  # integers that `_labels` numbered as classes: a real target wants them back
+            data = np.array([float(v) for v in names])[data]
         return data.astype(np.float32)
-    if not np.all(np.isfinite(data)) or not np.all(data == np.round(data)):
-        raise DataError(f"{where} holds values that are not whole numbers: `{t}` needs class ids")
     k = 2 if t.dtype == "binary" else int(t.classes or 0)
     padded = target and t.dtype == "class" and t.rank > 0
-    low = NO_LABEL if padded else 0
-    if n and (data.min() < low or data.max() >= k):
-        ids = "0 or 1" if t.dtype == "binary" else f"class ids 0 to {k - 1}"
-        ids += f" ({NO_LABEL} at unlabelled steps)" if padded else ""
-        raise DataError(
-            f"{where} holds values from {data.min():g} to {data.max():g}, but `{t}` takes {ids}"
-        )
+    ids = "0 or 1" if t.dtype == "binary" else f"class ids 0 to {k - 1}"
+    ids += f" ({NO_LABEL} at unlabelled steps)" if padded else ""
+    where = f"{origin} for input `{node.label}`"
+    found = contracts.labels(
+        data,
+        k,
+        NO_LABEL if padded else 0,
+        f"`{t}` takes {ids}",
+        where,
+        locate or contracts.sample_number,
+        names,
+    )
+    contracts.problems_raised(found)
     return data.astype(np.float32 if t.dtype == "binary" else np.int64)
+
+
+def _locator(raw: Samples, target: bool) -> Locate:
+    """Where sample i of the features (or the target) lies in the user's file, for messages:
+    "line 4, column `label`" in a CSV, "sample 4" in an array."""
+    file = raw.y_file if target else raw.x_file
+    if not file:
+        return contracts.sample_number
+    lines, column = raw.lines, raw.y_column if target else 0
+
+    def locate(i: int) -> tuple[str, Span | None]:
+        if lines is None:
+            return f"sample {i + 1}", at(file, i + 1)
+        line = int(lines[i])
+        return f"line {line}", at(file, line, max(column, 1))
+
+    return locate
 
 
 def _dims(t: TensorType, count: int) -> tuple[int, ...] | None:
@@ -332,10 +445,26 @@ def _raw(
     raw: Samples = entry.resolve()(**dict(arguments))
     name = f"`{entry.name}`"
     raw = replace(raw, x_from=raw.x_from or name, y_from=raw.y_from or name)
+    _finite(raw)  # here, so the cache holds only samples that passed
     for a in (raw.x, raw.y, *(array for array, _ in raw.more.values())):
         if a is not None:
             a.setflags(write=False)
     return raw
+
+
+def _finite(raw: Samples) -> None:
+    """E514 for nan or inf in any array a source gave: a generated set is checked as a file
+    is, before the first step, so a nan never reaches the loss (whose message would blame the
+    learning rate)."""
+    arrays = [(raw.x, raw.x_from, raw.x_file), (raw.y, raw.y_from, raw.y_file)]
+    arrays += [(a, f"`{name}` of {raw.x_from}", "") for name, (a, _) in raw.more.items()]
+    found = [
+        p
+        for a, origin, file in arrays
+        if a is not None
+        for p in contracts.non_finite(a, origin, file or None)
+    ]
+    contracts.problems_raised(found)
 
 
 def _sklearn(source: str) -> Samples:
@@ -421,45 +550,84 @@ def mnist1d(n: int, official: bool = False) -> Samples:
 
 
 def from_csv(path: str, target: str | None) -> Samples:
+    """A CSV file's rows as samples: its target column (when named) as y, the rest as x."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f)
             rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"cannot read `{path}`: {getattr(exc, 'strerror', None) or exc}") from None
-    if len(rows) < 2:
-        what = "is empty" if not rows else "has a header but no samples"
-        raise DataError(f"`{path}` {what}: expected a header row, then one row per sample")
-    header = [h.strip() for h in rows[0][1]]
-    for line, row in rows[1:]:
-        if len(row) != len(header):
-            raise DataError(
-                f"`{path}` line {line} has {len(row)} value{'s' * (len(row) != 1)}, "
-                f"but the header names {len(header)} columns"
+        reason = getattr(exc, "strerror", None) or str(exc)
+        if isinstance(exc, UnicodeDecodeError):  # say where, not which codec
+            reason = (
+                f"it is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
             )
-    if target is not None and target not in header:
         raise DataError(
-            f"`{path}` has no column `{target}` for the target; its columns: "
-            + ", ".join(f"`{h}`" for h in header)
+            f"cannot read `{path}`: {reason}",
+            code=contracts.UNREADABLE,
+            help="give a readable UTF-8 CSV file: a header row, then one row per sample",
+        ) from None
+    if len(rows) < 2:
+        empty = not rows
+        raise DataError(
+            f"`{path}` {'is empty' if empty else 'has a header but no samples'}: expected a "
+            "header row, then one row per sample",
+            code=contracts.UNREADABLE if empty else contracts.TOO_FEW,
+            span=None if empty else at(path, rows[0][0]),
+            help="add the samples, one row each",
         )
-    at = header.index(target) if target is not None else -1
-    features = [i for i in range(len(header)) if i != at]
+    header = [h.strip() for h in rows[0][1]]
+    samples = rows[1:]
+    problems = contracts.ragged_rows(path, header, samples)
+    if target is not None and target not in header:
+        problems.append(
+            DataError(
+                f"`{path}` has no column `{target}` for the target; its columns: "
+                + ", ".join(f"`{h}`" for h in header),
+                code=contracts.NO_COLUMN,
+                span=at(path, rows[0][0]),
+                help="name one of the header's columns in `target=`",
+            )
+        )
+        contracts.problems_raised(problems)
+    column = header.index(target) if target is not None else -1
+    features = [i for i in range(len(header)) if i != column]
     if not features:
-        raise DataError(f"`{path}` has no feature columns besides the target `{target}`")
-    x = np.empty((len(rows) - 1, len(features)))
-    for r, (line, row) in enumerate(rows[1:]):
-        for c, i in enumerate(features):
-            try:
-                x[r, c] = float(row[i])
-            except ValueError:
-                raise DataError(
-                    f"`{path}` line {line}, column `{header[i]}`: `{row[i].strip()}` "
-                    "is not a number (feature columns must be numeric)"
-                ) from None
+        problems.append(
+            DataError(
+                f"`{path}` has no feature columns besides the target `{target}`",
+                code=contracts.NO_COLUMN,
+                span=at(path, rows[0][0]),
+                help="add the feature columns, or leave out `target=` to use the column as x",
+            )
+        )
+        contracts.problems_raised(problems)
+    x, found = contracts.cells(path, header, samples, features)
+    problems += found
+    if target is not None:
+        problems += contracts.target_cells(path, header, samples, column)
+    contracts.problems_raised(sorted(problems, key=_place))
+    lines = np.array([line for line, _ in samples])
     if target is None:
-        return Samples(x, None, x_from=f"`{path}`")
-    y, names, text = _labels([row[at].strip() for _, row in rows[1:]])
-    return Samples(x, y, names, f"`{path}`", f"column `{target}` of `{path}`", text)
+        return Samples(x, None, x_from=f"`{path}`", x_file=path, lines=lines)
+    y, names, text = _labels([row[column].strip() for _, row in samples])
+    return Samples(
+        x,
+        y,
+        names,
+        f"`{path}`",
+        f"column `{target}` of `{path}`",
+        text,
+        x_file=path,
+        y_file=path,
+        lines=lines,
+        y_column=column + 1,
+    )
+
+
+def _place(problem: DataError) -> tuple[int, int]:
+    """The file order of a problem: line, then column."""
+    span = problem.span
+    return (0, 0) if span is None else (span.line, span.col)
 
 
 def _labels(cells: list[str]) -> tuple[np.ndarray, tuple[str, ...], bool]:
@@ -479,30 +647,72 @@ def _labels(cells: list[str]) -> tuple[np.ndarray, tuple[str, ...], bool]:
 
 
 def from_npy(path: str, target: str | None) -> Samples:
+    """A .npy file's array as the samples (along its first axis), another's as the targets."""
     x = _read_npy(path, "features")
+    problems: list[DataError] = []
     if x.dtype.kind not in "biuf":
-        raise DataError(f"`{path}` holds {x.dtype} values: the features must be numbers")
+        problems.append(
+            DataError(
+                f"`{path}` holds {x.dtype} values: the features must be numbers",
+                code=contracts.NOT_A_NUMBER,
+                help="save the features as a numeric array (`np.save(path, x.astype(float))`)",
+            )
+        )
     if target is None:
-        return Samples(x, None, x_from=f"`{path}`")
+        contracts.problems_raised(problems + contracts.non_finite(x, f"`{path}`", path))
+        return Samples(x, None, x_from=f"`{path}`", x_file=path)
     y = _read_npy(target, "targets")
     names: tuple[str, ...] = ()
     text = False
     if len(y) != len(x):
-        raise DataError(f"`{target}` has {len(y)} targets, but `{path}` has {len(x)} samples")
+        problems.append(
+            DataError(
+                f"`{target}` has {len(y)} targets, but `{path}` has {len(x)} samples",
+                code=contracts.BAD_SHAPE,
+                help="give one target per sample, in the same order",
+            )
+        )
     if y.dtype.kind in "US":
         unique, ids = np.unique(y, return_inverse=True)
         y, names, text = ids.reshape(y.shape).astype(np.int64), tuple(map(str, unique)), True
     elif y.dtype.kind not in "biuf":
-        raise DataError(f"`{target}` holds {y.dtype} values: the targets must be numbers or text")
-    return Samples(x, y, names, f"`{path}`", f"`{target}`", text)
+        problems.append(
+            DataError(
+                f"`{target}` holds {y.dtype} values: the targets must be numbers or text",
+                code=contracts.NOT_A_NUMBER,
+                help="save the targets as numbers (class ids) or strings",
+            )
+        )
+    problems += contracts.non_finite(x, f"`{path}`", path) + contracts.non_finite(
+        y, f"`{target}`", target
+    )
+    contracts.problems_raised(problems)
+    return Samples(x, y, names, f"`{path}`", f"`{target}`", text, x_file=path, y_file=target)
+
+
+NPY_MAGIC = b"\x93NUMPY"  # how every file that np.save writes begins
 
 
 def _read_npy(path: str, what: str) -> np.ndarray:
     try:
+        with open(path, "rb") as f:
+            magic = f.read(len(NPY_MAGIC))
+        if magic != NPY_MAGIC:  # else numpy takes it for a pickle and suggests loading that
+            raise ValueError("it is not a NumPy .npy file (it does not start with the .npy header)")
         a = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise DataError(f"cannot read the {what} file `{path}`: {reason}") from None
+        if "allow_pickle" in reason:  # never advise loading a pickle from a spec's data
+            reason = "it holds Python objects (a pickle), and netspec reads only numeric arrays"
+        raise DataError(
+            f"cannot read the {what} file `{path}`: {reason}",
+            code=contracts.UNREADABLE,
+            help="give a file written by `np.save` holding one numeric (or text) array",
+        ) from None
     if not isinstance(a, np.ndarray) or a.ndim == 0:
-        raise DataError(f"`{path}` must hold one array with the samples along its first axis")
+        raise DataError(
+            f"`{path}` must hold one array with the samples along its first axis",
+            code=contracts.BAD_SHAPE if isinstance(a, np.ndarray) else contracts.UNREADABLE,
+            help="save an array of shape (samples, ...), not a scalar or an `.npz` archive",
+        )
     return a
