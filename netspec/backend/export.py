@@ -492,7 +492,9 @@ def run_export(
     graph = compiled.network(network)
     lowered = lower(graph, compiled.sources)
     if checkpoint is not None:
-        lowered.root.load_state_dict(load_checkpoint(checkpoint))
+        from netspec.training.runs import load_weights
+
+        load_weights(lowered.root, Path(checkpoint), graph.name)  # every misfit, not torch's dump
     suffix = ".py" if fmt == "python" else ".onnx"
     target = Path(out) if out is not None else Path(f"{graph.name}{suffix}")
     if fmt == "python":
@@ -503,11 +505,8 @@ def run_export(
 def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """The model state in a `.safetensors` file: a training run's checkpoint (its `model/`
     tensors) or a plain state dict, read by the trainer's one checkpoint reader. Pickled torch
-    files are refused: loading one runs code."""
-    from netspec.training.runs import RunError
+    files are refused (loading one runs code), as are damaged files: a CheckpointError (also a
+    ValueError) saying which."""
     from netspec.training.runs import load_checkpoint as read
 
-    try:
-        return read(Path(path)).model_state()
-    except RunError as exc:
-        raise ValueError(str(exc)) from None
+    return read(Path(path)).model_state()

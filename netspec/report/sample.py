@@ -27,6 +27,7 @@ import torch
 
 from netspec.backend.lower import Lowered
 from netspec.backend.nn.energy import RBM
+from netspec.diagnostics.failure import Failure
 from netspec.ir import Graph, Node, Role
 from netspec.report.unit_plots import (
     image_shape,
@@ -39,8 +40,10 @@ from netspec.report.unit_plots import (
 from netspec.units.base import SamplingRole
 
 
-class SampleError(Exception):
+class SampleError(Failure):
     """A network that cannot be sampled this way (no RBM, say): a user error, exit status 1."""
+
+    code = "E748"
 
 
 @dataclass(frozen=True)

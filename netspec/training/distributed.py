@@ -16,6 +16,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from netspec.diagnostics.failure import Failure
+
 # A process that dies leaves the others waiting in a collective; they give up after this.
 TIMEOUT = timedelta(minutes=10)
 
@@ -46,8 +48,10 @@ def world_from_env() -> World:
     return World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
 
 
-class WorldError(Exception):
+class WorldError(Failure):
     """More processes than the machine has GPUs for, say: a user error."""
+
+    code = "E752"
 
 
 def join(world: World, device: torch.device) -> torch.device:

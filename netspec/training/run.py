@@ -11,6 +11,7 @@ uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -19,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from netspec.api import Compiled
 from netspec.backend.lower import Lowered
 from netspec.data.loading import Dataset
 from netspec.diagnostics.core import did_you_mean
+from netspec.diagnostics.failure import Failure
 from netspec.plan.plans import StagePlan, TrainPlan
+from netspec.plan.resources import host_available_bytes, refuse_unaffordable
 from netspec.report.concept_plots import write_concept_plots
 from netspec.report.plots import write_drawing, write_plots
 from netspec.training import runs
@@ -34,7 +38,7 @@ from netspec.training.objectives import UnitScore, unit_scores
 from netspec.training.pretrain.greedy import pretrain
 from netspec.training.progress import Reporter
 from netspec.training.runs import Checkpoint
-from netspec.training.session import SPLITS, Session, Stopped, TrainError
+from netspec.training.session import SPLITS, Session, Stopped, TrainError, resolve_device
 from netspec.training.signals import stop_requests
 from netspec.training.supervised import supervised
 
@@ -176,6 +180,16 @@ EXECUTORS: dict[str, Executor] = {"supervised": supervised, "pretrain": pretrain
 # --- the run --------------------------------------------------------------------------------------
 
 
+def _refuse_unaffordable(compiled: Compiled, plan: TrainPlan, options: TrainOptions) -> None:
+    """MemoryRefusal (E602) when the memory estimate exceeds what the device has free."""
+    device = resolve_device(options.device or plan.device)
+    if device.type == "cuda":
+        free: int | None = torch.cuda.mem_get_info(device)[0]
+    else:
+        free = host_available_bytes() if device.type == "cpu" else None
+    refuse_unaffordable(compiled.networks[plan.network], plan, free, str(device))
+
+
 def train(
     compiled: Compiled,
     options: TrainOptions | None = None,
@@ -185,8 +199,13 @@ def train(
     """Run the network's `train` section in a new run directory, or resume one (`resume`)."""
     options = options or TrainOptions()
     plan = training_plan(compiled, options)  # before any work
+    _refuse_unaffordable(compiled, plan, options)  # E602, before the model is lowered
     session = Session(compiled, plan, options, dataset, report)
-    ckpt = _open_run(session, compiled)
+    try:
+        ckpt = _open_run(session, compiled)
+    except runs.WriteError as exc:
+        _failed(session, exc)
+        raise
     for note in session.notes:
         session.reporter.note(note)
     first = 0 if ckpt is None else int(ckpt.meta["stage"])
@@ -204,15 +223,18 @@ def train(
                 EXECUTORS[stage.kind](session, index, stage, own)
         except Stopped:
             status = "interrupted" if request else "stopped"
-        except TrainError as exc:
-            if session.main:
-                _ended(session.run, "failed", error=str(exc))
+        except Failure as exc:  # a diverging loss, a full disk...
+            _failed(session, exc)
             raise
         finally:
             session.close()
     if status == "interrupted":
         return _interrupted(session, request.signal)
-    return _finish(session, compiled, status)
+    try:
+        return _finish(session, compiled, status)
+    except runs.WriteError as exc:
+        _failed(session, exc)
+        raise
 
 
 def _interrupted(session: Session, signal_name: str) -> TrainResult:
@@ -248,6 +270,21 @@ def _ended(run: Path, status: str, **extra: Any) -> None:
     runs.write_json(run / "manifest.json", manifest)
 
 
+def _failed(session: Session, exc: Failure) -> None:
+    """Record `status: failed` and the reason in the manifest, as far as it can be: the disk
+    that refused a checkpoint may refuse the manifest too, and then the error itself is what
+    the user is told."""
+    run = getattr(session, "run", None)  # None: it failed before its folder was made
+    if not session.main or run is None:
+        return
+    with contextlib.suppress(OSError, Failure):
+        _ended(run, "failed", error=exc.message, code=exc.code)
+
+
+# What a manifest says of how a run ended; a resumed run is running again.
+ENDING_KEYS = ("status", "finished", "signal", "step", "error", "code")
+
+
 def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
     """Create the run folder (spec, manifest), or reopen one and load its last checkpoint."""
     options, plan = session.options, session.plan
@@ -272,16 +309,28 @@ def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
     run = options.resume
     manifest = runs.read_manifest(run)
     runs.check_resume(manifest, settings)
-    last = run / "checkpoints" / "last.safetensors"
-    if not last.exists():
-        raise TrainError(f"{run} stopped before its first checkpoint; start a new run instead")
-    ckpt = runs.load_checkpoint(last)
-    session.attach(run, keep=int(ckpt.meta["rows"]))
-    session.global_step = int(ckpt.meta["global_step"])
-    runs.restore_state(ckpt, session.lowered.root, session.shuffle)
+    if session.main:
+        runs.remove_stale_temps(run)  # a kill mid-write leaves one
+    for key in ENDING_KEYS:
+        manifest.pop(key, None)
     manifest.setdefault("resumed", []).append(
         {"at": runs.now(), "command": shlex.join(options.argv)}
     )
+    last = run / "checkpoints" / "last.safetensors"
+    if not last.exists():
+        # Nothing to resume from; the session is as a new run's, so it starts again in place.
+        session.notes.append(
+            f"{run} stopped before its first checkpoint; training it again from step 0 there"
+        )
+        session.attach(run, keep=None)
+        if session.main:
+            runs.write_spec(run, text, file, options.overrides)
+            runs.write_json(run / "manifest.json", manifest)
+        return None
+    ckpt = runs.resumable(runs.load_checkpoint(last))
+    session.attach(run, keep=int(ckpt.meta["rows"]))
+    session.global_step = int(ckpt.meta["global_step"])
+    runs.restore_state(ckpt, session.lowered.root, session.shuffle, plan.network)
     if int(ckpt.meta["stage"]) >= len(plan.stages):
         session.notes.append(f"{run} has finished training; evaluating and plotting it again")
     if session.main:
@@ -386,8 +435,7 @@ def evaluate_checkpoint(
     if name is None or name not in compiled.trains:
         raise TrainError(f"network `{name}` has no `train` section, so no data to evaluate on")
     session = Session(compiled, compiled.trains[name], options, dataset)
-    ckpt = runs.load_checkpoint(checkpoint)
-    runs.load_model(session.lowered.root, ckpt.group("model"))
+    runs.load_weights(session.lowered.root, checkpoint, name)
     if split not in session.splits:
         raise TrainError(
             f"the data have no {split} split (set `{split}=` in the `data` source to hold one out)"

@@ -2,20 +2,25 @@
 
 Checkpoints are safetensors files (tensors and a JSON string in the metadata; never pickle),
 written atomically: a temp file in the same folder, fsync, then os.replace, so a crash leaves
-either the old file or the new one. `load_checkpoint` is the one reader of them all. A stage's
+either the old file or the new one (and a temp file, which the next start removes); a failed write
+is a WriteError naming the path and the free space. `load_checkpoint` is the one reader of them
+all, and says what is wrong with a damaged or foreign file (netspec.training.checkfile). A stage's
 own state is its executor's `state_dict()` of named fields, packed by `pack_state`: its tensors
 (an optimizer's too, from `optimizer_state`) into the file, the rest into the JSON.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import hashlib
 import io
 import json
 import os
 import random
 import shlex
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +34,7 @@ from safetensors.torch import save as st_save
 
 from netspec.diagnostics.failure import Failure
 from netspec.plan.plans import StagePlan, TrainPlan
+from netspec.training.checkfile import CheckpointError, check_fit, sniff
 
 FORMAT = "netspec-checkpoint/1"
 Row = dict[str, Any]
@@ -40,6 +46,13 @@ class RunError(Failure):
     code = "E701"
 
 
+class WriteError(RunError, OSError):
+    """A file of the run could not be written (a full disk, a file size limit, permissions); the
+    file it would have replaced is untouched. An OSError too, for callers that catch those."""
+
+    code = "E710"
+
+
 # --- the folder ---------------------------------------------------------------------------------
 
 
@@ -47,10 +60,15 @@ def new_run_dir(root: Path, network: str, explicit: Path | None = None) -> Path:
     """`explicit`, or `root/<network>-<YYYYmmdd-HHMMSS>`, suffixed `-2`, `-3`... when taken."""
     if explicit is not None:
         if (explicit / "manifest.json").exists():
-            raise RunError(f"{explicit} already holds a run; resume it with --resume {explicit}")
-        explicit.mkdir(parents=True, exist_ok=True)
+            raise RunError(
+                f"{explicit} already holds a run; resume it with --resume {explicit}",
+                code="E704",
+                help="or give --run-dir a new folder",
+            )
+        make_folder(explicit)
+        remove_stale_temps(explicit)
         return explicit
-    root.mkdir(parents=True, exist_ok=True)
+    make_folder(root)
     base = f"{network}-{time.strftime('%Y%m%d-%H%M%S')}"
     for n in range(1, 1000):
         path = root / (base if n == 1 else f"{base}-{n}")
@@ -59,7 +77,60 @@ def new_run_dir(root: Path, network: str, explicit: Path | None = None) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise _folder_error(path, exc) from None
     raise RunError(f"cannot find a free run folder name under {root}")
+
+
+def make_folder(path: Path) -> None:
+    """`path` and its parents as folders; RunError saying what is in the way."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _folder_error(path, exc) from None
+
+
+def _folder_error(path: Path, exc: OSError) -> RunError:
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        where = "it" if blocker == path else str(blocker)
+        return RunError(
+            f"cannot create the run folder {path}: {where} is a file, not a folder",
+            code="E703",
+            help="choose another --runs or --run-dir, or move the file away",
+        )
+    return RunError(
+        f"cannot create the run folder {path}: {exc.strerror or exc}",
+        code="E702",
+        help="choose a --runs folder you can write to (default: runs/ in the current folder)",
+    )
+
+
+def remove_stale_temps(run: Path) -> list[Path]:
+    """Delete the temp files `write_atomic` left in `run` when a process was killed mid-write
+    (those of a process still alive are its own, and stay); the paths removed."""
+    removed = []
+    for folder in (run, run / "checkpoints"):
+        for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+            pid = tmp.name.rsplit(".", 2)[-2]
+            if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):  # a leftover that will not go harms nothing
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # Windows' os.kill would end the process; keep its files instead
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
 
 
 def spec_digest(texts: Sequence[str]) -> str:
@@ -75,25 +146,32 @@ def spec_digest(texts: Sequence[str]) -> str:
 def write_spec(run: Path, text: str, file: str, overrides: Mapping[str, str]) -> None:
     sets = " ".join(f"--set {k}={v}" for k, v in overrides.items()) or "none"
     header = f"# netspec run: the spec {file} as compiled\n# overrides: {sets}\n"
-    write_atomic(run / "spec.net", (header + text).encode("utf-8"))
+    write_atomic(run / "spec.net", (header + text).encode("utf-8"), "spec copy")
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    write_atomic(path, (json.dumps(data, indent=2, default=str) + "\n").encode("utf-8"))
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    write_atomic(path, text.encode("utf-8"), path.stem)
 
 
 def read_manifest(run: Path) -> dict[str, Any]:
+    if run.exists() and not run.is_dir():
+        raise RunError(f"{run} is a file, not a run folder", code="E705")
     try:
         data = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise RunError(f"{run} is not a run directory: cannot read manifest.json ({exc})") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise RunError(
+            f"{run} is not a run folder: cannot read its manifest.json ({reason})", code="E705"
+        ) from None
     if not isinstance(data, dict):
-        raise RunError(f"{run}/manifest.json is not a manifest")
+        raise RunError(f"{run}/manifest.json is not a manifest", code="E705")
     return data
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, fsync it, and swap it in; no partial file remains."""
+def write_atomic(path: Path, data: bytes, what: str = "") -> None:
+    """Write to a temp file beside `path`, fsync it, and swap it in; no partial file remains.
+    A failure is a WriteError naming `what` (default: the file's name) and the free space."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
@@ -101,10 +179,47 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # the original failure is the one to report
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise write_error(path, exc, what) from None
         raise
     _fsync_dir(path.parent)
+
+
+def write_error(path: Path, exc: OSError, what: str = "") -> WriteError:
+    """`cannot write checkpoint X: No space left on device (0 B free on that disk); the previous
+    checkpoint is kept`."""
+    what = what or path.name
+    reason = exc.strerror or str(exc)
+    try:
+        free = f" ({format_bytes(shutil.disk_usage(path.parent).free)} free on that disk)"
+    except OSError:
+        free = ""
+    kept = f"the previous {what} is kept" if path.exists() else f"no {what} was written"
+    full = exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
+    return WriteError(
+        f"cannot write {what} {path}: {reason}{free}; {kept}",
+        help="make room on that disk (or raise the file size limit), then continue the run "
+        "with --resume"
+        if full
+        else "check that the run folder can be written, then continue the run with --resume",
+    )
+
+
+def format_bytes(n: int) -> str:
+    """`0 B`, `512 B`, `3.2 KiB`, `1.5 GiB`.
+
+    >>> [format_bytes(n) for n in (0, 1023, 3277, 3 * 2**40)]
+    ['0 B', '1023 B', '3.2 KiB', '3.0 TiB']
+    """
+    size, unit = float(n), "B"
+    for larger in ("KiB", "MiB", "GiB", "TiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, larger
+    return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -145,8 +260,8 @@ class MetricsLog:
         if not self.write:
             return
         text = "".join(json.dumps(r) + "\n" for r in self.rows)
-        write_atomic(self.jsonl, text.encode("utf-8"))
-        write_atomic(self.csv, rows_to_csv(self.rows).encode("utf-8"))
+        write_atomic(self.jsonl, text.encode("utf-8"), "metrics log")
+        write_atomic(self.csv, rows_to_csv(self.rows).encode("utf-8"), "metrics table")
 
 
 def rows_to_csv(rows: list[Row]) -> str:
@@ -166,6 +281,8 @@ def rows_to_csv(rows: list[Row]) -> str:
 class Checkpoint:
     tensors: dict[str, torch.Tensor]
     meta: dict[str, Any]
+    path: Path = Path("checkpoint.safetensors")
+    netspec: bool = True  # written by netspec (its format metadata), not a plain state dict
 
     def group(self, prefix: str) -> dict[str, torch.Tensor]:
         """The tensors under `prefix/`, with the prefix removed."""
@@ -186,26 +303,52 @@ def save_checkpoint(path: Path, tensors: Mapping[str, torch.Tensor], meta: Any) 
     # Own contiguous CPU copies: safetensors refuses tensors that share storage.
     owned = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
     data = st_save(owned, metadata={"format": FORMAT, "netspec": json.dumps(meta)})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, data)
+    make_folder(path.parent)
+    write_atomic(path, data, "checkpoint")
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
     """Every checkpoint netspec reads: a run's (model, RNG and stage state) or a plain state
-    dict. Only safetensors: a pickled torch file runs code when it is loaded."""
-    if path.suffix != ".safetensors":
-        raise RunError(f"`{path}` is not a .safetensors file; netspec never loads pickles")
+    dict. Only safetensors (a pickled torch file runs code when it is loaded); a file that is
+    not one, or is damaged, is a CheckpointError saying which."""
+    sniff(path)  # pickles, truncated files, other formats: each its own message
     try:
         with safe_open(str(path), framework="pt") as f:  # type: ignore[no-untyped-call]
             raw = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
     except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
-        raise RunError(f"cannot read checkpoint {path}: {exc}") from None
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: {exc}",
+            code="E712",
+            help="it is not a safetensors file netspec can read; use a checkpoint a run wrote",
+        ) from None
     try:
         meta = json.loads(raw["netspec"]) if "netspec" in raw else {}
     except ValueError:
-        raise RunError(f"cannot read checkpoint {path}: its metadata is not JSON") from None
-    return Checkpoint(tensors, meta)
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: its netspec metadata is not JSON", code="E714"
+        ) from None
+    return Checkpoint(tensors, meta, path, raw.get("format") == FORMAT)
+
+
+def resumable(ckpt: Checkpoint) -> Checkpoint:
+    """`ckpt` if it is a run's resume point (last.safetensors); else CheckpointError."""
+    if not ckpt.netspec:
+        raise CheckpointError(
+            f"cannot resume from {ckpt.path}: it is a safetensors file but not a netspec "
+            "checkpoint (no netspec format in its metadata)",
+            code="E714",
+            help="a run resumes only from the last.safetensors it wrote itself",
+        )
+    missing = [k for k in ("stage", "global_step", "rows", "state", "rng") if k not in ckpt.meta]
+    if missing:
+        raise CheckpointError(
+            f"cannot resume from {ckpt.path}: it is a netspec checkpoint without a run's state "
+            f"({', '.join(missing)} missing), such as after-<stage>.safetensors",
+            code="E717",
+            help="a run resumes from its checkpoints/last.safetensors",
+        )
+    return ckpt
 
 
 # --- a stage's own state: named fields, tensors among them ---------------------------------------
@@ -254,23 +397,24 @@ def model_tensors(root: torch.nn.Module, prefix: str = "model") -> dict[str, tor
     return {f"{prefix}/{k}": v for k, v in root.state_dict().items()}
 
 
-def load_model(root: torch.nn.Module, tensors: Mapping[str, torch.Tensor]) -> None:
-    """Load a model state; RunError naming the first mismatch when it does not fit."""
-    own = root.state_dict()
-    missing = sorted(set(own) - set(tensors))
-    extra = sorted(set(tensors) - set(own))
-    wrong = [k for k in own if k in tensors and tensors[k].shape != own[k].shape]
-    if missing or extra or wrong:
-        what = (
-            f"missing {missing[0]}"
-            if missing
-            else f"unexpected {extra[0]}"
-            if extra
-            else f"{wrong[0]} has shape {list(tensors[wrong[0]].shape)}, "
-            f"not {list(own[wrong[0]].shape)}"
-        )
-        raise RunError(f"the checkpoint does not fit the network ({what})")
+def load_model(
+    root: torch.nn.Module,
+    tensors: Mapping[str, torch.Tensor],
+    ckpt: Checkpoint | None = None,
+    network: str = "",
+) -> None:
+    """Load a model state; a CheckpointError listing every missing, unexpected and misshapen
+    tensor when it does not fit (naming `ckpt`'s file and the network when given)."""
+    check_fit(root.state_dict(), tensors, ckpt, network)
     root.load_state_dict(dict(tensors))
+
+
+def load_weights(root: torch.nn.Module, path: Path, network: str = "") -> Checkpoint:
+    """A checkpoint's model weights (a run's `model/` tensors, or a plain state dict) loaded
+    into `root`, the network `network`; the checkpoint read."""
+    ckpt = load_checkpoint(path)
+    load_model(root, ckpt.model_state(), ckpt, network)
+    return ckpt
 
 
 def optimizer_state(opt: torch.optim.Optimizer) -> dict[str, Any]:
@@ -332,8 +476,10 @@ def save_state(
     save_checkpoint(path, tensors, {**meta, "rng": rng_meta})
 
 
-def restore_state(ckpt: Checkpoint, root: torch.nn.Module, shuffle: torch.Generator) -> None:
-    load_model(root, ckpt.group("model"))
+def restore_state(
+    ckpt: Checkpoint, root: torch.nn.Module, shuffle: torch.Generator, network: str = ""
+) -> None:
+    load_model(root, ckpt.group("model"), ckpt, network)
     restore_rng(shuffle, ckpt, ckpt.meta["rng"])
 
 
@@ -392,11 +538,13 @@ def check_resume(manifest: Mapping[str, Any], settings: Mapping[str, Any]) -> No
             files = [str(settings.get("spec")), *settings.get("spec_uses", [])]
             raise RunError(
                 f"cannot resume: the spec has changed since the run started ({', '.join(files)}; "
-                "it and every file it `use`s must be as they were); start a new run instead"
+                "it and every file it `use`s must be as they were); start a new run instead",
+                code="E706",
             )
         raise RunError(
             f"cannot resume: {key} is {settings.get(key)!r}, but the run was started "
-            f"with {manifest.get(key)!r}"
+            f"with {manifest.get(key)!r}",
+            code="E707",
         )
 
 

@@ -22,7 +22,7 @@ from netspec.ir import Graph
 from netspec.plan.plans import TrainPlan
 from netspec.report.plots import TensorBoard
 from netspec.training import runs
-from netspec.training.distributed import WorldError, join, leave, parallel, world_from_env
+from netspec.training.distributed import join, leave, parallel, world_from_env
 from netspec.training.gradients import FILE as GRADIENTS
 from netspec.training.gradients import GradientRecorder, read_document
 from netspec.training.metrics import Evaluation, evaluate, head_specs
@@ -117,10 +117,7 @@ class Session:
         self.stop_request = StopRequest()  # train() installs the signal handlers' own
         self.world = world_from_env()  # several processes under torchrun, else one
         if self.world.parallel:
-            try:
-                self.device = join(self.world, self.device)
-            except WorldError as exc:
-                raise TrainError(str(exc)) from None
+            self.device = join(self.world, self.device)  # WorldError is a coded failure
         self.main = self.world.main  # the process that writes the run folder and prints
         self.threads = options.threads or 1
         torch.set_num_threads(self.threads)  # one thread: busy small CPUs slow down with more
@@ -178,6 +175,7 @@ class Session:
         if not self.main:
             return
         meta = {
+            "network": self.plan.network,  # so a wrong checkpoint can say whose it is
             "stage": stage,
             "global_step": self.global_step,
             "rows": len(self.log.rows),
@@ -194,7 +192,7 @@ class Session:
         runs.save_checkpoint(
             self.checkpoints / f"after-{name}.safetensors",
             runs.model_tensors(self.lowered.root),
-            {"stage": name},
+            {"network": self.plan.network, "stage": name},
         )
         self.save_state(index + 1, {}, None)
 
