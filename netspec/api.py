@@ -3,7 +3,7 @@ Its torch side, `lower` and `export`, is `netspec.backend.api`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,8 +48,13 @@ def compile(
     text: str,
     file: str = "<string>",
     overrides: Mapping[str, str] | None = None,
+    *,
+    allow_paths: Sequence[str | Path] = (),
 ) -> Compiled:
     """Parse, build and check a spec; raise NetspecError listing every error found.
+
+    The spec reads (`use`, data files) only under its file's folder (the current directory for
+    a `<string>`) and under `allow_paths`.
 
     >>> net = compile("network n { input x: [4]  y = x -> dense(3) }").network()
     >>> net.node("y").type, net.node("y").meta["params"]
@@ -58,10 +63,15 @@ def compile(
     sources = Sources()
     sources.add(file, text)
     module = parse_or_raise(text, file, sources)
-    return compile_module(module, sources, overrides)
+    return compile_module(module, sources, overrides, allow_paths=allow_paths)
 
 
-def compile_file(path: str | Path, overrides: Mapping[str, str] | None = None) -> Compiled:
+def compile_file(
+    path: str | Path,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    allow_paths: Sequence[str | Path] = (),
+) -> Compiled:
     """`compile` on a file; unreadable files raise NetspecError (E100)."""
     name = str(path)
     try:
@@ -69,7 +79,7 @@ def compile_file(path: str | Path, overrides: Mapping[str, str] | None = None) -
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise NetspecError([error("E100", f"cannot read `{name}`: {reason}", None)]) from None
-    return compile(text, name, overrides)
+    return compile(text, name, overrides, allow_paths=allow_paths)
 
 
 def parse_or_raise(text: str, file: str, sources: Sources) -> ast.Module:
@@ -81,10 +91,14 @@ def parse_or_raise(text: str, file: str, sources: Sources) -> ast.Module:
 
 
 def compile_module(
-    module: ast.Module, sources: Sources, overrides: Mapping[str, str] | None = None
+    module: ast.Module,
+    sources: Sources,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    allow_paths: Sequence[str | Path] = (),
 ) -> Compiled:
     diags: list[Diagnostic] = []
-    program = gather(module, sources, diags)
+    program = gather(module, sources, diags, allow_paths=allow_paths)
     env = Env()
     overrides_.apply(program, overrides or {}, env, diags)
     evaluate_lets(list(program.lets.values()), env, diags)
@@ -93,7 +107,7 @@ def compile_module(
         check(graph, sources, diags)
         problems = graph.lint()
         assert not problems, f"IR invariants broken: {problems}"
-    trains = plan_training(program, networks, env, diags)
+    trains = plan_training(program, networks, env, diags, allow_paths)
     errors = _dedupe([d for d in diags if d.severity is Severity.ERROR])
     if errors:
         raise NetspecError(errors, sources)

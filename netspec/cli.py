@@ -1,6 +1,8 @@
 """The `netspec` command line: check, explain, draw, fmt, train, eval, export, sample and compare.
 Exit 0 on success, 1 when the spec has errors (or, when training, the data or the loss do), 2 on
-usage errors. Only `train` and `eval` import torch, and only once the spec has been checked."""
+usage errors, 3 on an internal error (a bug: a crash log is written; `NETSPEC_TRACEBACK=1` shows
+the traceback instead). Every error is a coded diagnostic. Only `train` and `eval` import torch,
+and only once the spec has been checked."""
 
 from __future__ import annotations
 
@@ -11,18 +13,21 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from netspec import __version__
 from netspec.api import Compiled, compile, total_params
 from netspec.diagnostics.codes import CODES
 from netspec.diagnostics.codes import explain as explain_code
 from netspec.diagnostics.core import NetspecError, did_you_mean
+from netspec.diagnostics.crash import report_internal_error, wants_traceback
 from netspec.diagnostics.failure import Failure
 from netspec.diagnostics.render import render_json, render_short, render_text
 from netspec.ir import Graph, Role
 from netspec.lang.parser import parse
 from netspec.lang.printer import format_module
+from netspec.plan.resources import estimate
+from netspec.plan.resources import warning as memory_warning
 from netspec.views import explain
 from netspec.views.draw import UNTIPPED, VIEWS, draw
 from netspec.views.equations import listing
@@ -36,8 +41,18 @@ from netspec.views.render_dot import FORMATS, RenderError, render
 BROKEN_PIPE_STATUS = 141
 
 
-class _Usage(Exception):
-    """A usage error: reported on stderr with exit status 2."""
+class _Usage(Failure):
+    """A usage error: a coded diagnostic on stderr, exit status 2."""
+
+    code = "E730"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, its errors reported as diagnostics like every other error (E730, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        usage = self.format_usage().strip()
+        raise _Usage(message, help=f"`{self.prog} --help` lists the options", note=usage)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,6 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the CLI writes to no pipe but stdout and stderr
         _discard_stdout()
         return BROKEN_PIPE_STATUS
+    except Exception as exc:  # a bug: one line and a crash log, never a bare traceback
+        if wants_traceback():
+            raise
+        argv = sys.argv[1:] if argv is None else argv
+        return report_internal_error(exc, ["netspec", *argv], sys.stderr)
 
 
 def _discard_stdout() -> None:
@@ -64,15 +84,16 @@ def _discard_stdout() -> None:
 
 def _command(argv: Sequence[str] | None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
-    args.argv = ["netspec", *(sys.argv[1:] if argv is None else argv)]  # for the run's manifest
-    if not getattr(args, "command", None):
-        parser.print_help(sys.stderr)
-        return 2
+    args = argparse.Namespace()  # until the command line parses: human diagnostics
     try:
+        args = parser.parse_args(argv)
+        args.argv = ["netspec", *(sys.argv[1:] if argv is None else argv)]  # for the manifest
+        if not getattr(args, "command", None):
+            parser.print_help(sys.stderr)
+            return 2
         return int(args.run(args))
     except _Usage as exc:
-        print(f"netspec {args.command}: {exc}", file=sys.stderr)
+        _report(NetspecError([exc.diagnostic]), args)
         return 2
     except NetspecError as exc:
         _report(exc, args)
@@ -85,7 +106,7 @@ def _command(argv: Sequence[str] | None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="netspec",
         description="Compile, check, explain, format and train .net network specs.",
     )
@@ -318,6 +339,14 @@ def _spec_options(p: argparse.ArgumentParser, what: str = "a .net file (`-` for 
         "(`finetune.batch=64`) or a named loss's parameter (`reconstruct.weight=0`); repeatable",
     )
     p.add_argument("--network", metavar="NAME", help="only this network")
+    p.add_argument(
+        "--allow-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also let the spec read (`use`, data files) under DIR; it reads under its own "
+        "folder always; repeatable",
+    )
     _output_options(p)
 
 
@@ -355,19 +384,58 @@ def _color(args: argparse.Namespace, stream: TextIO) -> bool:
 
 def _read(file: str) -> tuple[str, str]:
     if file == "-":
-        return sys.stdin.read(), "<stdin>"
+        stdin = getattr(sys.stdin, "buffer", None)  # bytes, decoded as a file's are
+        return (sys.stdin.read() if stdin is None else _decoded(stdin.read(), "<stdin>")), "<stdin>"
+    path = Path(file)
     try:
-        return Path(file).read_text(encoding="utf-8"), file
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise _Usage(f"no such file: {file}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _Usage(f"cannot read {file}: {exc}") from None
+        raise _Usage(
+            f"no such file: {file}",
+            code="E731",
+            help="check the path; it is relative to the current directory (`-` reads stdin)",
+        ) from None
+    except IsADirectoryError:
+        raise _Usage(
+            f"{file} is a folder, not a spec file", code="E732", help=_specs_in(path)
+        ) from None
+    except OSError as exc:
+        raise _Usage(f"cannot read {file}: {exc.strerror or exc}", code="E734") from None
+    return _decoded(data, file), file
+
+
+def _decoded(data: bytes, file: str) -> str:
+    """A spec's text, its newlines as text mode reads them (CRLF and CR become LF); bytes that
+    are not UTF-8 are a usage error naming the first one's place."""
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _Usage(
+            f"{file} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, "
+            f"column {column}",
+            code="E733",
+            help="a spec is a UTF-8 text file; re-save it as UTF-8, or name the .net file meant",
+        ) from None
+
+
+def _specs_in(folder: Path) -> str:
+    """The help for a folder given as a spec: the specs it holds, if any."""
+    specs = sorted(p.name for p in folder.glob("*.net"))
+    if not specs:
+        return "name a .net file"
+    shown = ", ".join(specs[:5]) + (", ..." if len(specs) > 5 else "")
+    return f"name one of its specs: {shown}"
 
 
 def _compile(args: argparse.Namespace) -> Compiled:
     overrides = _overrides(args)
     text, file = _read(args.file)
-    return compile(text, file, overrides)
+    for folder in args.allow_path:
+        if not Path(folder).is_dir():
+            raise _Usage(f"--allow-path {folder}: no such folder")
+    return compile(text, file, overrides, allow_paths=args.allow_path)
 
 
 def _networks(compiled: Compiled, args: argparse.Namespace) -> list[Graph]:
@@ -375,14 +443,23 @@ def _networks(compiled: Compiled, args: argparse.Namespace) -> list[Graph]:
         return list(compiled.networks.values())
     if args.network not in compiled.networks:
         names = ", ".join(compiled.networks) or "none"
-        raise _Usage(f"no network `{args.network}` (networks: {names})")
+        raise _Usage(f"no network `{args.network}` (networks: {names})", code="E735")
     return [compiled.networks[args.network]]
 
 
 def _check(args: argparse.Namespace) -> int:
     compiled = _compile(args)
+    from netspec.data.checks import check_data
+
+    problems = check_data(compiled, [g.name for g in _networks(compiled, args)])
+    if problems:  # the data files break their contracts: reported as spec errors are, exit 1
+        raise NetspecError(problems, compiled.sources)
     for graph in _networks(compiled, args):
-        print(_table(graph))
+        found = estimate(graph, compiled.trains.get(graph.name))
+        print(_table(graph) + f"  {found.summary()}\n")
+        too_big = memory_warning(graph, found)
+        if too_big is not None:  # a warning: the spec is valid, the exit status stays 0
+            _report(NetspecError([too_big], compiled.sources), args)
     if not compiled.networks:
         print("no networks (the file holds only blocks and lets)")
     return 0
@@ -422,7 +499,11 @@ def _explain(args: argparse.Namespace) -> int:
     if topic.upper() in CODES or (len(topic) == 4 and topic[0] in "eE" and topic[1:].isdigit()):
         page = explain_code(topic)
         if page is None:
-            raise _Usage(f"no diagnostic code {topic}")
+            raise _Usage(
+                f"no diagnostic code {topic}",
+                code="E737",
+                help="the codes are listed in the error messages; `netspec explain E301` is one",
+            )
         print(page, end="")
         return 0
     # `units` and `train` win over a file of that name; the other topics give way to files
@@ -432,7 +513,8 @@ def _explain(args: argparse.Namespace) -> int:
             print(page, end="")
             return 0
         if not _names_a_file(topic):
-            raise _Usage(explain.unknown_topic(topic))
+            first, _, rest = explain.unknown_topic(topic).partition("\n")
+            raise _Usage(first, code="E737", help=rest.strip().strip("()") or None)
     compiled = _compile(args)
     pages = [
         listing(g, compiled.sources, args.backward, compiled.trains.get(g.name))
@@ -451,13 +533,16 @@ def _draw(args: argparse.Namespace) -> int:
     suffix = Path(args.output).suffix if args.output and args.output != "-" else ""
     if suffix and not args.format and _format_of(args.output) is None:
         known = ", ".join(f".{f}" for f in FORMATS)
-        raise _Usage(f"cannot write `{args.output}`: draw writes {known} (or .jpg), or --format")
+        raise _Usage(
+            f"cannot write `{args.output}`: draw writes {known} (or .jpg), or --format",
+            code="E741",
+        )
     compiled = _compile(args)
     fmt = args.format or _format_of(args.output) or "svg"
     if args.network is not None and args.network not in compiled.networks:
         _networks(compiled, args)  # raises the usage error listing the networks
     if not compiled.networks:
-        raise _Usage("the file defines no network to draw")
+        raise _Usage("the file defines no network to draw", code="E736")
     name = compiled.network(args.network).name
     grads = _gradients(args)
     try:
@@ -472,10 +557,10 @@ def _draw(args: argparse.Namespace) -> int:
             legend=args.legend,
             caption=fmt in UNTIPPED,  # rendered below from this DOT text
         )
-    except KeyError as exc:
-        raise _Usage(str(exc.args[0])) from None
+    except KeyError as exc:  # an unknown --stage: the message lists the stages
+        raise _Usage(str(exc.args[0]), code="E745") from None
     except GradientError as exc:
-        raise _Usage(f"--run {args.gradients_run}: {exc}") from None
+        raise _Usage(f"--run {args.gradients_run}: {exc}", code=exc.code) from None
     assert isinstance(dot, str)
     out = args.output or ".".join(
         [name]
@@ -486,12 +571,11 @@ def _draw(args: argparse.Namespace) -> int:
     )
     try:
         data = render(dot, fmt)
-    except RenderError as exc:
+    except RenderError as exc:  # nothing is lost: the DOT text is written instead
         fallback = str(Path(out).with_suffix(".dot")) if out != "-" else "-"
         _write(fallback, dot.encode("utf-8"))
-        print(f"netspec draw: {exc}", file=sys.stderr)
-        print(f"wrote {fallback} instead" if fallback != "-" else "", file=sys.stderr)
-        return 1
+        note = f"wrote {fallback} instead" if fallback != "-" else "wrote the DOT text instead"
+        raise Failure(exc.message, code=exc.code, help=exc.help, note=note) from None
     _write(out, data)
     if out != "-":
         print(f"wrote {out}")
@@ -510,7 +594,7 @@ def _gradients(args: argparse.Namespace) -> tuple[GradientRecord | None, int | N
         record = read_gradients(Path(args.gradients_run))
         record.epoch(args.epoch)  # an epoch the run did not record is a usage error
     except GradientError as exc:
-        raise _Usage(str(exc)) from None
+        raise _Usage(exc.message, code=exc.code) from None
     return record, args.epoch
 
 
@@ -530,7 +614,23 @@ def _write(path: str, data: bytes) -> None:
     try:
         Path(path).write_bytes(data)
     except OSError as exc:
-        raise _Usage(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise _unwritable(path, exc) from None
+
+
+def _unwritable(path: str | Path, exc: OSError) -> _Usage:
+    """The usage error for an output path the system refuses, with what to do about it."""
+    target = Path(path)
+    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    reason = exc.strerror or str(exc)
+    if blocker is not None:  # mkdir says "File exists" here, which misleads
+        reason, fix = "Not a directory", f"{blocker} is a file, not a folder; choose another path"
+    elif target.is_dir():
+        fix = "it is a folder; name a file in it"
+    elif not target.parent.exists():
+        fix = f"create the folder {target.parent} first, or choose another path"
+    else:
+        fix = "choose a path you may write to"
+    return _Usage(f"cannot write {path}: {reason}", code="E740", help=fix)
 
 
 def _new(args: argparse.Namespace) -> int:
@@ -546,10 +646,12 @@ def _new(args: argparse.Namespace) -> int:
     starter = every.get(name_of(args.concept))
     if starter is None:
         hint = did_you_mean(args.concept, [*every, *ALIASES]) or "`netspec new` lists them"
-        raise _Usage(f"no starter for `{args.concept}`; {hint}")
+        raise _Usage(f"no starter for `{args.concept}`; {hint}", code="E738")
     output = args.output or f"{starter.name}.net"
     if output != "-" and Path(output).exists() and not args.force:
-        raise _Usage(f"{output} exists; pass --force to overwrite it, or -o another path")
+        raise _Usage(
+            f"{output} exists; pass --force to overwrite it, or -o another path", code="E739"
+        )
     _write(output, starter.text().encode("utf-8"))
     if output != "-":
         print(f"wrote {output}: {starter.idea}")
@@ -567,7 +669,10 @@ def _fmt(args: argparse.Namespace) -> int:
                 unformatted.append(name)
         elif args.write and file != "-":
             if formatted != text:
-                Path(file).write_text(formatted, encoding="utf-8")
+                try:
+                    Path(file).write_text(formatted, encoding="utf-8")
+                except OSError as exc:
+                    raise _unwritable(file, exc) from None
         else:
             sys.stdout.write(formatted)
     for name in unformatted:
@@ -583,9 +688,13 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise _Usage(f"--set expects NAME=VALUE, got `{item}`")
+            raise _Usage(f"--set expects NAME=VALUE, got `{item}`", help="e.g. `--set epochs=3`")
         overrides[name.strip()] = value.strip()
     return overrides
+
+
+def _shown_sets(recorded: dict[str, Any]) -> str:
+    return " ".join(f"--set {k}={v}" for k, v in recorded.items()) or "it had no --set"
 
 
 def _resumed(args: argparse.Namespace) -> None:
@@ -594,24 +703,43 @@ def _resumed(args: argparse.Namespace) -> None:
     exit 2."""
     try:
         manifest = json.loads((Path(args.resume) / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("a manifest is a JSON object")
     except (OSError, ValueError):
-        raise _Usage(f"{args.resume} is not a run directory (no readable manifest.json)") from None
+        missing = not Path(args.resume).exists()
+        raise _Usage(
+            f"no such run folder: {args.resume}"
+            if missing
+            else f"{args.resume} is not a run directory (no readable manifest.json)",
+            code="E743",
+            help="--resume takes the folder a `netspec train` run wrote (its path is printed "
+            "as `run:`)",
+        ) from None
     recorded: dict[str, Any] = manifest.get("overrides", {})
     if args.set and _overrides(args) != recorded:
-        raise _Usage(f"--set differs from the run's {recorded}; a resumed run keeps its values")
+        raise _Usage(
+            f"--set differs from the run's ({_shown_sets(recorded)}); a resumed run keeps its "
+            "values",
+            code="E744",
+        )
     args.set = args.set or [f"{k}={v}" for k, v in recorded.items()]
     kept = {"network": "network", "seed": "seed", "epochs": "epochs_override"}
     for key, field in {**kept, "steps": "steps_override"}.items():
         given, value = getattr(args, key), manifest.get(field)
         if given is not None and given != value:
-            raise _Usage(f"--{key} {given} differs from the run's {value}; a resumed run keeps it")
+            raise _Usage(
+                f"--{key} {given} differs from the run's {value}; a resumed run keeps it",
+                code="E744",
+            )
         setattr(args, key, value)
     args.threads = args.threads or manifest.get("threads")
     args.compile = args.compile or bool(manifest.get("compile"))
     skipped: list[str] = manifest.get("skip_stages", [])
     if args.skip_stage and set(args.skip_stage) != set(skipped):
         shown = ", ".join(skipped) or "none"
-        raise _Usage(f"--skip-stage differs from the run's ({shown}); a resumed run keeps it")
+        raise _Usage(
+            f"--skip-stage differs from the run's ({shown}); a resumed run keeps it", code="E744"
+        )
     args.skip_stage = args.skip_stage or skipped
 
 
@@ -620,8 +748,7 @@ def _train(args: argparse.Namespace) -> int:
         _resumed(args)
     compiled = _compile(args)  # spec errors stop here, before torch is imported
     _networks(compiled, args)  # an unknown --network is a usage error, as for the other commands
-    from netspec.training.run import SkipError, TrainError, TrainOptions, train
-    from netspec.training.runs import RunError
+    from netspec.training.run import SkipError, TrainOptions, train
 
     options = TrainOptions(
         network=args.network,
@@ -645,10 +772,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         result = train(compiled, options)
     except SkipError as exc:  # raised before any work, so no run folder is left behind
-        raise _Usage(str(exc)) from None
-    except (TrainError, RunError) as exc:
-        print(f"netspec train: {exc}", file=sys.stderr)
-        return 1
+        raise _Usage(exc.message, code="E745") from None
     from netspec.training.distributed import world_from_env
 
     if world_from_env().main:  # under torchrun, process 0 speaks for all
@@ -695,15 +819,11 @@ def _eval(args: argparse.Namespace) -> int:
     _networks(compiled, args)
     _require_checkpoint(args.checkpoint)
     from netspec.training.progress import metrics_table, scores_table
-    from netspec.training.run import TrainError, TrainOptions, evaluate_checkpoint
-    from netspec.training.runs import RunError
+    from netspec.training.run import TrainOptions, evaluate_checkpoint
 
     options = TrainOptions(network=args.network, device=args.device, quiet=True)
-    try:
-        scored = evaluate_checkpoint(compiled, Path(args.checkpoint), args.split, options)
-    except (TrainError, RunError) as exc:
-        print(f"netspec eval: {exc}", file=sys.stderr)
-        return 1
+    # TrainError and RunError are Failures: _command reports them (exit 1)
+    scored = evaluate_checkpoint(compiled, Path(args.checkpoint), args.split, options)
     if scored.scores:  # no loss heads: the pretrained units' objectives, on every split
         print(f"objectives of the pretrained units in {args.checkpoint}:")
         print(scores_table(scored.scores), end="")
@@ -714,8 +834,18 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _require_checkpoint(path: str) -> None:
+    if Path(path).is_dir():
+        raise _Usage(
+            f"{path} is a folder, not a checkpoint",
+            code="E742",
+            help="name its last.safetensors or best.safetensors",
+        )
     if not Path(path).is_file():
-        raise _Usage(f"no such checkpoint: {path}")
+        raise _Usage(
+            f"no such checkpoint: {path}",
+            code="E742",
+            help="a run's checkpoints are last.safetensors and best.safetensors in its folder",
+        )
 
 
 def _export_parser(sub: Any) -> None:
@@ -742,9 +872,12 @@ def _export(args: argparse.Namespace) -> int:
 
     try:
         out = run_export(compiled, args.format, args.output, args.checkpoint, args.network)
+    except Failure:
+        raise  # a checkpoint's own diagnostic (CheckpointError is a ValueError too)
+    except OSError as exc:  # the output path: its folder cannot be made, or it cannot be written
+        raise _unwritable(args.output or exc.filename or "the output", exc) from None
     except (ValueError, RuntimeError) as exc:
-        print(f"netspec export: {exc}", file=sys.stderr)
-        return 1
+        raise Failure(str(exc), code="E751") from None
     print(f"wrote {out}")
     return 0
 
@@ -791,32 +924,25 @@ def _sample(args: argparse.Namespace) -> int:
     compiled = _compile(args)
     _networks(compiled, args)
     if not compiled.networks:
-        raise _Usage("the file defines no network to sample from")
+        raise _Usage("the file defines no network to sample from", code="E736")
     _require_checkpoint(args.checkpoint)
     graph = compiled.network(args.network)
-    from netspec.report.sample import SampleError, find_stack
+    from netspec.report.sample import find_stack
 
-    try:
-        find_stack(graph)  # a network without RBMs stops here, before lowering it
-    except SampleError as exc:
-        print(f"netspec sample: {exc}", file=sys.stderr)
-        return 1
+    # SampleError and RunError are Failures: _command reports them (exit 1)
+    find_stack(graph)  # a network without RBMs stops here, before lowering it
     from netspec.backend.lower import lower
     from netspec.report.sample import sample, training_inputs, write_samples
-    from netspec.training.runs import RunError, load_checkpoint, load_model
+    from netspec.training.runs import load_weights
 
     lowered = lower(graph, compiled.sources)
-    try:
-        load_model(lowered.root, load_checkpoint(Path(args.checkpoint)).group("model"))
-        data = training_inputs(compiled, graph.name) if args.start == "data" else None
-        samples = sample(graph, lowered, args.n, args.steps, args.seed, data)
-    except (SampleError, RunError) as exc:
-        print(f"netspec sample: {exc}", file=sys.stderr)
-        return 1
+    load_weights(lowered.root, Path(args.checkpoint), graph.name)
+    data = training_inputs(compiled, graph.name) if args.start == "data" else None
+    samples = sample(graph, lowered, args.n, args.steps, args.seed, data)
     try:
         write_samples(samples, graph, Path(args.output))
     except OSError as exc:
-        raise _Usage(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        raise _unwritable(args.output, exc) from None
     print(
         f"wrote {args.output}: {args.n} sample{'s' * (args.n != 1)} of "
         f"{samples.stack.describe(graph)} after {args.steps} Gibbs steps in "
@@ -846,18 +972,14 @@ def _compare_parser(sub: Any) -> None:
 def _compare(args: argparse.Namespace) -> int:
     if len(args.runs) < 2:
         raise _Usage("give two or more run folders to compare")
-    from netspec.report.compare import CompareError, compare_plot, final_table, read_runs
+    from netspec.report.compare import compare_plot, final_table, read_runs
 
-    try:
-        records = read_runs([Path(r) for r in args.runs])
-    except CompareError as exc:
-        print(f"netspec compare: {exc}", file=sys.stderr)
-        return 1
+    records = read_runs([Path(r) for r in args.runs])  # a CompareError is a Failure (exit 1)
     print(final_table(records), end="")
     try:
         compare_plot(records, Path(args.output))
     except OSError as exc:
-        raise _Usage(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        raise _unwritable(args.output, exc) from None
     print(f"wrote {args.output}")
     return 0
 

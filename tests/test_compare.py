@@ -116,8 +116,8 @@ def test_compare_refuses_a_folder_that_is_not_a_run(
 ) -> None:
     out = str(tmp_path / "c.png")
     assert main(["compare", str(trained[1]), str(tmp_path), "-o", out]) == 1
-    assert capsys.readouterr().err == (
-        f"netspec compare: {tmp_path} is not a run directory (it has no manifest.json)\n"
+    assert capsys.readouterr().err.startswith(
+        f"error[E749]: {tmp_path} is not a run directory (it has no manifest.json)\n"
     )
     assert not Path(out).exists()
 

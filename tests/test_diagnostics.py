@@ -23,8 +23,15 @@ CASES = sorted((ROOT / "tests" / "cases" / "invalid").glob("*.net"))
 HEADER = re.compile(r"^# (E\d{3}): \S")
 
 # Codes no case can produce: E100 comes only from `compile_file` on an unreadable file, E213
-# only from `--set` overrides; both are tested directly below.
-NOT_FROM_CASES = {"E100", "E213"}
+# only from `--set` overrides; both are tested directly below. W601 (a warning, so no failure)
+# and E602 (`train` only) come from the memory estimate: tests/test_resources.py.
+NOT_FROM_CASES = {"E100", "E213", "W601", "E602"}
+
+
+def _outside_the_spec(code: str) -> bool:
+    """E7xx: failures outside the spec text (the command line, run folders, checkpoints, the
+    machine), which no `.net` case can produce; their tests are the CLI's."""
+    return code.startswith("E7")
 
 
 def _is_train_code(code: str) -> bool:
@@ -230,7 +237,9 @@ def _corpus() -> dict[str, tuple[str, frozenset[str]]]:
     return found
 
 
-@pytest.mark.parametrize("code", sorted(set(CODES) - NOT_FROM_CASES))
+@pytest.mark.parametrize(
+    "code", sorted(c for c in set(CODES) - NOT_FROM_CASES if not _outside_the_spec(c))
+)
 def test_every_code_has_a_case_that_produces_it(code: str) -> None:
     declared = [name for name, (head, _) in _corpus().items() if head == code]
     if not declared and _is_train_code(code):
@@ -262,7 +271,7 @@ def test_the_corpus_is_large_enough() -> None:
 
 def test_codes_are_well_formed() -> None:
     for code, entry in CODES.items():
-        assert re.fullmatch(r"E[1-5]\d\d", code)
+        assert re.fullmatch(r"[EW]\d{3}", code)  # W: a warning
         assert entry.title == entry.title.strip() and not entry.title.endswith(".")
         assert entry.explanation.endswith("."), code
 

@@ -61,7 +61,7 @@ def test_an_unknown_word_suggests_the_closest_topic(
     assert code == 2
     assert out == ""
     assert err.startswith(
-        f"netspec explain: `{word}` is neither a spec file nor a topic; did you mean `{closest}`?\n"
+        f"error[E737]: `{word}` is neither a spec file nor a topic; did you mean `{closest}`?\n"
     )
     assert "no such file" not in err
 
@@ -72,9 +72,12 @@ def test_a_word_far_from_every_topic_gets_no_suggestion(
     code, _, err = explain_word("zeppelin", capsys)
     assert code == 2
     assert err.splitlines() == [
-        "netspec explain: `zeppelin` is neither a spec file nor a topic",
-        "  (`netspec explain units` lists the unit kinds, `netspec explain train` the train "
-        "settings and catalogue entries)",
+        "error[E737]: `zeppelin` is neither a spec file nor a topic",
+        "   |",
+        "   = help: `netspec explain units` lists the unit kinds, "
+        "`netspec explain train` the train settings and catalogue entries",
+        "",
+        "error: found 1 error",
     ]
 
 
@@ -84,7 +87,7 @@ def test_a_missing_path_is_still_no_such_file(
 ) -> None:
     code, _, err = explain_word(path, capsys)
     assert code == 2
-    assert err == f"netspec explain: no such file: {path}\n"
+    assert err.startswith(f"error[E731]: no such file: {path}\n")
 
 
 def test_a_file_named_like_a_topic_is_explained_as_a_spec(

@@ -44,6 +44,31 @@ CODES: dict[str, Code] = {
         "steps without `->` between them, a value with no name (`x -> relu` alone), or `n = 64` "
         "for `let n = 64`. The help line shows the corrected line.",
     ),
+    "E110": Code(
+        "absolute path outside the spec's folder",
+        'A `use "..."` or a data file (`csv("...")`, `npy("...")`) is named by an absolute '
+        "path that lies outside the spec's folder. A spec reads only files under its own folder "
+        "(the current directory for a spec on stdin or given as a string), so running someone "
+        "else's spec cannot read your other files, and a spec with its files moves as one "
+        "folder. Name the file relative to the spec after moving it under the spec's folder, "
+        "or allow its folder: `netspec check model.net --allow-path /data` (repeatable; "
+        "`allow_paths=[...]` in the library).",
+    ),
+    "E111": Code(
+        "path leads outside the spec's folder",
+        "A relative `use` or data-file path leaves the spec's folder, with `..` or through a "
+        "symbolic link inside the folder that points elsewhere (links are followed before the "
+        "check). Paths are relative to the file that names them, and must stay under the root "
+        "spec's folder or a folder given with `--allow-path DIR` (`allow_paths=[...]` in the "
+        "library). Move the file under the spec's folder, or allow the folder it is in.",
+    ),
+    "E112": Code(
+        "`use` of a file that is not a spec",
+        'A `use "..."` names a file whose name does not end in `.net`. Only spec files can be '
+        "imported; the file is refused before it is read, so no line of it is shown. Data "
+        "files are read by a `train` section's data source, such as "
+        '`data = csv("data.csv", target="label")`.',
+    ),
     "E201": Code(
         "unknown unit kind",
         "A call names neither a built-in unit kind nor a `block`. `did you mean` suggests the "
@@ -227,14 +252,319 @@ CODES: dict[str, Code] = {
         "bad train setting value",
         "A train setting has a value of the wrong type or out of range (e.g. `batch = 0`).",
     ),
+    "E510": Code(
+        "data file not found",
+        "A `csv(...)` or `npy(...)` source names a file that does not exist. Data paths are "
+        "relative to the folder of the spec that names them, not to the current directory: "
+        '`csv(path="iris.csv")` in `specs/a.net` reads `specs/iris.csv`. `netspec check` '
+        "reports this before any training.",
+    ),
+    "E511": Code(
+        "data file cannot be read",
+        "The data file exists but cannot be opened or parsed: no permission, not UTF-8 text, a "
+        "CSV syntax error, an empty CSV, or a `.npy` file that `np.load` refuses (an `.npz` "
+        "archive, or an object array, which netspec never unpickles). The message gives the "
+        "reason.",
+    ),
+    "E512": Code(
+        "CSV row of the wrong length",
+        "A CSV row has more or fewer values than the header has columns; the location is "
+        "`file:line:column`, counting the header as line 1. Every row needs one value per "
+        "column: an empty cell still needs its comma (and is then reported as missing, E514). "
+        "A stray comma or an unquoted comma inside a value are the usual causes.",
+    ),
+    "E513": Code(
+        "not a number",
+        "A feature cell of a CSV holds text (`abc`, `1,5` with a decimal comma, `12%`), a "
+        "`.npy` array is not numeric, or a text target is bound to a `real` input. Features "
+        "must be numbers; text is allowed only in a CSV's target column or a targets `.npy`, "
+        "for a `class(N)` or `binary` input, where the labels are numbered in sorted order.",
+    ),
+    "E514": Code(
+        "missing, nan or inf value",
+        "A sample holds nan or inf, or a CSV cell is empty. netspec does not impute: a missing "
+        "value would otherwise become nan in the loss, and training would stop later with a "
+        "misleading hint about the learning rate. Remove the row or fill in the value. In a "
+        "CSV the location is `file:line:column`; in a `.npy` file it is the sample's number "
+        "along the first axis and the value's within the sample (both from 1). For a generated "
+        "source `netspec train` reports it before the first step.",
+    ),
+    "E515": Code(
+        "label outside the declared classes",
+        "A target (or a class-valued feature) bound to a `class(N)` input must hold whole "
+        "numbers from 0 to N-1 (also -1 at unlabelled steps of a sequence target), one bound "
+        "to a `binary` input 0 or 1. Text labels and integer labels with negative values are "
+        "numbered in sorted order, so a file with more different labels than N also lands "
+        "here. The message names the range found, the first offending value and its line; fix "
+        "the labels, or declare as many classes as the data has.",
+    ),
+    "E516": Code(
+        "too few samples",
+        "A data file has a header but no samples, or so few that the `test` and `val` "
+        "fractions (each at least one sample when above 0) leave the training split empty. The "
+        "message gives the counts; give more samples or hold out smaller fractions.",
+    ),
+    "E517": Code(
+        "data of the wrong shape",
+        "The values each sample gives do not fit the input's declared shape (`input x: [4]` "
+        "takes 4 values per sample; a symbolic size such as `T` takes a multiple of the fixed "
+        "ones), a targets `.npy` holds another number of samples than the features, a file "
+        "holds a single number instead of an array with the samples along its first axis, or "
+        "inputs that share the features take more or fewer values than each sample has.",
+    ),
+    "E518": Code(
+        "column not in the data file",
+        "`target=` names a column that the CSV's header does not have (the message lists the "
+        "columns), or the target is the file's only column, leaving no features.",
+    ),
     "E520": Code(
         "data cannot be read",
         "A data file is missing, unreadable or malformed, or its values do not fit the "
         "network's inputs. The message names the file and, where it can, the row and column.",
     ),
+    "W601": Code(
+        "training would need a lot of memory",
+        "A warning: the spec is valid and `check` exits 0. `check` estimates the memory training "
+        "needs (its `memory:` line) and warns above 8 GiB, as most laptops and many GPUs have "
+        "less. The estimate, in float32, at the stage that needs most: the weights, a gradient "
+        "per trained parameter, the optimizer's state (none for `sgd` without momentum, one "
+        "copy with it or for `rmsprop`, two for `adam` and `adamw`), and every unit's output "
+        "times the batch, twice over for what the backward pass keeps. The warning points at "
+        "the largest unit; fewer or smaller units or a smaller `batch` bring it down.",
+    ),
+    "E602": Code(
+        "training does not fit in the device's free memory",
+        "Before allocating anything, `train` compares the memory estimate of W601 (weights, "
+        "gradients, optimizer state and activations at the batch) with what the device has "
+        "free: on the CPU the system's available memory, on a GPU CUDA's free memory. When the "
+        "estimate is larger, training would only die in the allocator, so it refuses and "
+        "prints both numbers. Use fewer or smaller units, a smaller `batch` (`--set "
+        "batch=16`), or another device (`--device cuda`, or a machine with more memory).",
+    ),
     "E701": Code(
         "run folder problem",
         "A run folder cannot be created, read or resumed: the message says which folder and why.",
+    ),
+    "E702": Code(
+        "cannot create the run folder",
+        "`netspec train` makes a folder for each run under `--runs` (default `runs/`), or the "
+        "`--run-dir` given, and could not: most often the folder is not writable by you, or "
+        "lies on a read-only disk. Choose a `--runs` folder you can write to.",
+    ),
+    "E703": Code(
+        "a file is where the run folder should be",
+        "The `--run-dir`, or a folder on the way to `--runs` or `--run-dir`, is a regular file, "
+        "so no folder can be made there. The message names the file; move it away or choose "
+        "another path.",
+    ),
+    "E704": Code(
+        "the run folder already holds a run",
+        "`--run-dir DIR` starts a new run in DIR, but DIR has a manifest.json of an earlier run. "
+        "Continue that run with `--resume DIR` (a run that stopped before its first checkpoint "
+        "starts again there from step 0), or give a new folder.",
+    ),
+    "E705": Code(
+        "not a run folder",
+        "`--resume DIR` needs a folder `netspec train` made: one with a readable manifest.json. "
+        "The path is a file, has no manifest.json, or its manifest.json is not valid JSON.",
+    ),
+    "E706": Code(
+        "the spec changed since the run started",
+        "A resumed run must compute what the interrupted one would have: the spec and every file "
+        "it `use`s must be as they were (the manifest keeps their digest; the run folder keeps "
+        "the spec as compiled, spec.net). Undo the edit, or start a new run.",
+    ),
+    "E707": Code(
+        "a resumed run's setting differs",
+        "A resumed run keeps the network, `--set` values, seed, `--epochs`, `--steps`, `--smoke` "
+        "and `--skip-stage` of the run it continues; leave them out to take them from its "
+        "manifest.",
+    ),
+    "E710": Code(
+        "cannot write a file of the run",
+        "Writing a checkpoint, the manifest, the metrics or another file of the run failed: a "
+        "full disk (the message gives the free space there), a file size limit, or permissions. "
+        "Every file is written to a temporary file and then swapped in, so the previous version "
+        "(the previous checkpoint) is kept whole, and the manifest records `status: failed` with "
+        "the reason when it can still be written. Make room, then continue the run with "
+        "`netspec train SPEC --resume RUN_DIR`.",
+    ),
+    "E711": Code(
+        "the checkpoint is a PyTorch pickle",
+        "The file was written by `torch.save` (a zip of pickles, or a bare pickle). netspec reads "
+        "only safetensors files, because loading a pickle runs code from the file. Save the "
+        "weights with `safetensors.torch.save_file(model.state_dict(), PATH)`, or use a "
+        "checkpoint a netspec run wrote (`runs/<run>/checkpoints/last.safetensors`, "
+        "`best.safetensors`, `after-<stage>.safetensors`).",
+    ),
+    "E712": Code(
+        "not a safetensors file",
+        "The checkpoint does not start with a safetensors header (an 8-byte length, then JSON), "
+        "so it is some other kind of file. Give the path of a `.safetensors` checkpoint.",
+    ),
+    "E713": Code(
+        "the checkpoint is truncated",
+        "The file starts as a safetensors file but ends before the tensors its header describes: "
+        "a copy or download that did not finish, or a disk that filled up. netspec's own writes "
+        "are atomic, so a run's checkpoints are never left like this; copy the file again, or "
+        "use another checkpoint of the run.",
+    ),
+    "E714": Code(
+        "not a netspec checkpoint",
+        "The file is a safetensors file, but netspec did not write it (its metadata has no "
+        "netspec format) or its netspec metadata is damaged. A plain state dict saved with "
+        "safetensors can still be evaluated or exported when its tensor names and shapes fit "
+        "the network; the message lists those that do not. Resuming needs a run's own "
+        "last.safetensors.",
+    ),
+    "E715": Code(
+        "the checkpoint is another network's",
+        "The checkpoint's tensor names are not the network's: it was trained from another "
+        "network (or another spec file). The note lists every missing and unexpected tensor "
+        "with its shape. Give the spec and `--network` the checkpoint was trained with.",
+    ),
+    "E716": Code(
+        "the checkpoint is from a different spec",
+        "The checkpoint has the network's tensor names but some shapes differ: the spec (a "
+        "width, a `let`, a `--set` value) changed since it was trained. The note lists every "
+        "tensor with both shapes. The run folder keeps the spec as it was trained (spec.net) "
+        "and the manifest its `--set` values.",
+    ),
+    "E717": Code(
+        "the checkpoint cannot be resumed from",
+        "A netspec checkpoint without a run's state (stage, step, random states), such as "
+        "`after-<stage>.safetensors` or `best.safetensors`, was found where `--resume` reads "
+        "`checkpoints/last.safetensors`. Such files hold only weights: evaluate or export them.",
+    ),
+    "E718": Code(
+        "cannot read the checkpoint",
+        "The checkpoint file exists but cannot be opened or read (permissions, a folder given "
+        "as the file, a disk error). The message gives the system's reason.",
+    ),
+    "E730": Code(
+        "bad command line",
+        "The command line does not parse: an unknown option, a missing argument, a value of the "
+        "wrong form (`--set NAME=VALUE`, a count below its least value), or options that do not "
+        "go together. The note shows the command's usage; `netspec COMMAND --help` lists every "
+        "option. Exit status 2.",
+    ),
+    "E731": Code(
+        "no such spec file",
+        "The spec file named on the command line does not exist. Paths are relative to the "
+        "current directory; `-` reads the spec from standard input. Exit status 2.",
+    ),
+    "E732": Code(
+        "the spec path is a folder",
+        "The path names a folder, not a `.net` file. The help lists the specs in that folder, "
+        "if it holds any; name one of them. Exit status 2.",
+    ),
+    "E733": Code(
+        "the spec file is not UTF-8 text",
+        "A spec is a UTF-8 text file. The message gives the line and column of the first byte "
+        "that is not UTF-8: the file may be binary (a checkpoint, an image), or saved in another "
+        "encoding (re-save it as UTF-8). Exit status 2.",
+    ),
+    "E734": Code(
+        "the spec file cannot be read",
+        "The file exists but the operating system refuses to read it, most often for want of "
+        "read permission. The message gives the system's reason. Exit status 2.",
+    ),
+    "E735": Code(
+        "no such network",
+        "`--network NAME` names no network of the spec. The message lists the networks the "
+        "spec defines; `netspec check FILE` prints each of them. Exit status 2.",
+    ),
+    "E736": Code(
+        "the spec defines no network",
+        "`draw` and `sample` need a network, but the file holds only blocks and lets (a library "
+        "of blocks for `use`, say). Name a spec with a `network`, or add one. Exit status 2.",
+    ),
+    "E737": Code(
+        "unknown topic or code",
+        "`netspec explain WORD` takes a spec file, a diagnostic code such as E301, `units`, a "
+        "unit kind, `train`, a catalogue entry or a train setting. `did you mean` suggests the "
+        "closest topic. Exit status 2.",
+    ),
+    "E738": Code(
+        "no starter for that concept",
+        "`netspec new CONCEPT` knows the zoo's specs and the unit kinds they teach; `netspec new` "
+        "without a concept lists them. Exit status 2.",
+    ),
+    "E739": Code(
+        "the output file exists",
+        "`netspec new` never overwrites a file unasked: pass `--force` to replace it, or `-o` "
+        "another path. Exit status 2.",
+    ),
+    "E740": Code(
+        "cannot write an output file",
+        "An output path (`-o`, or the default one next to you) cannot be written: its folder "
+        "does not exist, a part of the path is a file, the path is a folder, permission is "
+        "denied, or the disk is full. The message gives the path and the system's reason. "
+        "Create the folder or choose another path. Exit status 2.",
+    ),
+    "E741": Code(
+        "unknown output format",
+        "`draw -o OUT` picks the format from OUT's extension, and this one is not a format it "
+        "writes (svg, png, pdf, dot, jpeg). Use one of those extensions, or give `--format`. "
+        "Exit status 2.",
+    ),
+    "E742": Code(
+        "no such checkpoint",
+        "`--checkpoint PATH` names no file. A run's checkpoints are `last.safetensors` and "
+        "`best.safetensors` in its run folder. Exit status 2.",
+    ),
+    "E743": Code(
+        "not a run folder to resume",
+        "`--resume RUN_DIR` needs the folder a `netspec train` run wrote, with its "
+        "`manifest.json`. The folder is missing, or holds no readable manifest. Exit status 2.",
+    ),
+    "E744": Code(
+        "a resumed run keeps its options",
+        "A resumed run continues exactly the run it was: its `--set`, `--network`, `--seed`, "
+        "`--epochs`, `--steps` and `--skip-stage` come from its manifest. Leave them out (they "
+        "are taken from the run), or start a new run to change them. Exit status 2.",
+    ),
+    "E745": Code(
+        "unknown or unusable stage",
+        "A stage named on the command line (`--skip-stage NAME`, `draw --stage NAME`) is not a "
+        "stage of the network's `train` section, or `--skip-stage` leaves no stage to run. The "
+        "message lists the stages. Exit status 2.",
+    ),
+    "E746": Code(
+        "no gradient record to colour by",
+        "`draw --run RUN` colours the units by the gradient norms a training run recorded in "
+        "its `gradients.json`. The folder holds none (no supervised epoch ended), the file is "
+        "unreadable, `--epoch` names an epoch it did not record, or the run trained another "
+        "network. Exit status 2.",
+    ),
+    "E747": Code(
+        "cannot render the drawing",
+        "No Graphviz renderer could produce the requested format (PDF needs a system Graphviz; "
+        "SVG and PNG need none), or the renderer failed. The DOT text is written instead, so "
+        "nothing is lost; the help says what to install. Exit status 1.",
+    ),
+    "E748": Code(
+        "cannot sample this network",
+        "`netspec sample` runs Gibbs chains in the top RBM of a stack of RBMs. The network has "
+        "no such stack, the checkpoint does not fit it, or `--start data` found no training "
+        "samples. The message says which. Exit status 1.",
+    ),
+    "E749": Code(
+        "cannot compare these runs",
+        "`netspec compare` reads each run folder's `manifest.json` and `metrics.jsonl`. A folder "
+        "given is not a run folder, or its files cannot be read. Exit status 1.",
+    ),
+    "E751": Code(
+        "cannot export the network",
+        "`netspec export` could not write the network as a standalone module or as ONNX: the "
+        "checkpoint does not fit the network, or a part of it cannot be copied or traced. The "
+        "message says which. Exit status 1.",
+    ),
+    "E752": Code(
+        "torchrun asks for more than the machine has",
+        "Under torchrun each process trains on a GPU of its own; this machine has fewer GPUs "
+        "than processes per machine. Start at most that many (`torchrun --nproc_per_node`), or "
+        "train on the CPU with `--device cpu`. Exit status 1.",
     ),
     "E750": Code(
         "training cannot go on",

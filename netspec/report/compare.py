@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from netspec.diagnostics.failure import Failure
 from netspec.report.plots import SPLITS, _pyplot, _stage_marks
 from netspec.views.table import columns
 
@@ -19,8 +20,10 @@ Row = Mapping[str, Any]
 LINESTYLES = {"train": "-", "val": "--", "test": ":"}
 
 
-class CompareError(Exception):
+class CompareError(Failure):
     """A folder that cannot be compared (not a run, an unreadable manifest): one line, exit 1."""
+
+    code = "E749"
 
 
 @dataclass(frozen=True)

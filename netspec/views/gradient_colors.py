@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netspec.diagnostics.failure import Failure
 from netspec.ir import Graph
 from netspec.views.dot import Digraph, html
 
@@ -35,8 +36,10 @@ RAMP_DARK = 3
 NO_GRADIENT = "#f0f0f0"  # a weighted unit that received no gradient (frozen, or off the loss)
 
 
-class GradientError(Exception):
+class GradientError(Failure):
     """A run folder without readable gradient statistics, or an epoch it did not record."""
+
+    code = "E746"
 
 
 @dataclass(frozen=True)

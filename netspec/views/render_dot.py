@@ -10,6 +10,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from netspec.diagnostics.failure import Failure
+
 FORMATS = ("svg", "png", "jpeg", "pdf", "dot")
 PURE = "graphviz-pure"
 INSTALL_HINT = (
@@ -18,8 +20,10 @@ INSTALL_HINT = (
 )
 
 
-class RenderError(Exception):
+class RenderError(Failure):
     """No renderer could produce the requested format; the message says what to install."""
+
+    code = "E747"
 
 
 def find_renderer(fmt: str, prefer_system: bool = False) -> list[str] | None:
