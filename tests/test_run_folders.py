@@ -19,26 +19,10 @@ from typing import Any
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_checkpoints import SPEC  # the same tiny run
 
 from netspec.cli import main
 from netspec.training import runs
-
-SPEC = """
-network blob {
-    input point: [2]
-    input cluster: class(3)
-    h = point -> dense(4, act=relu)
-    y = softmax(h, 3)
-    loss cross_entropy(y, cluster)
-}
-
-train blob {
-    data = blobs(n=60, classes=3, spread=2.0, test=0.2, seed=1)
-    batch = 16
-    optimizer = adam(lr=0.01)
-    steps = 2
-}
-"""
 
 
 @pytest.fixture
