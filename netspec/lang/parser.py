@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import lark
-from lark import Lark, Token, Tree
-from lark.tree import Meta
+from lark import Lark, Token
 
 from netspec.diagnostics.core import Diagnostic, NetspecError, error
 from netspec.lang import ast
@@ -38,6 +36,7 @@ class _State(threading.local):
 
     def __init__(self) -> None:
         self.comments: list[Token] = []
+        self.file = "<string>"
         self.depth = 0
         self.active = False  # off while parse_errors re-parses its examples
 
@@ -78,12 +77,14 @@ def _on_close(tok: Token) -> Token:
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(
+    builder = _Builder()
+    parser = Lark(
         grammar_text(),
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
+        keep_all_tokens=True,
         maybe_placeholders=True,
+        transformer=builder,
         cache=True,
         lexer_callbacks={
             "COMMENT": _on_comment,
@@ -93,6 +94,10 @@ def _parser() -> Lark:
             "RSQB": _on_close,
         },
     )
+    # The tokens that lark would filter out: keywords and punctuation, written as strings in
+    # the grammar (every named terminal is a pattern).
+    builder.dropped = frozenset(t.name for t in parser.terminals if t.pattern.type == "str")
+    return parser
 
 
 def parse(text: str, file: str = "<string>") -> ast.Module:
@@ -104,14 +109,13 @@ def parse(text: str, file: str = "<string>") -> ast.Module:
     '# a comment'
     """
     parser = _parser()
-    _STATE.comments, _STATE.depth, _STATE.active = [], 0, True
+    _STATE.comments, _STATE.depth, _STATE.active, _STATE.file = [], 0, True, file
     # Parsing allocates many objects and frees none; the cycle collector would only walk them
-    # again and again (a third of the time on large specs), so it waits until the tree is built.
+    # again and again (a third of the time on large specs), so it waits until the AST is built.
     try:
         with collector_paused():
-            tree = parser.parse(text, on_error=None)
+            items: list[Any] = parser.parse(text, on_error=None)  # type: ignore[assignment]
             comments = [ast.Comment(str(t).rstrip(), _token_span(t, file)) for t in _STATE.comments]
-            items = _Builder(file).build(tree)
     except lark.exceptions.UnexpectedInput as exc:
         _STATE.active = False
         raise _error(syntax_diagnostic(exc, text, file, parser), file, text) from None
@@ -174,115 +178,143 @@ _Children = list[Any]  # a rule's children (a method named `list` shadows the bu
 
 
 class _Builder:
-    """Turn lark's parse tree into AST nodes, bottom up; one method per grammar rule or alias.
+    """Build AST nodes as the LALR parser reduces each rule: one method per grammar rule or alias.
 
-    A plain walk rather than a lark Transformer: it is twice as fast, and the recursion is
-    bounded because brackets nest at most MAX_NESTING deep and chains and bodies are flat.
+    Lark calls these during the parse (an inline transformer), so no parse tree is built and
+    walked afterwards. Lark keeps every token (`keep_all_tokens`) so that a node's span runs from
+    its first token to its last, keywords and brackets included, as lark's own position
+    propagation would give; `_split` then drops the punctuation and keywords.
+    Rules named with a leading `_` have no method here: lark inlines them.
     """
 
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.rules: dict[str, Callable[[Meta, _Children], Any]] = {}
+    def __init__(self) -> None:
+        self.dropped: frozenset[str] = frozenset()  # set from the grammar in `_parser`
 
-    def build(self, tree: Tree[Token]) -> Any:
-        children = [self.build(c) if isinstance(c, Tree) else c for c in tree.children]
-        rule = self.rules.get(tree.data)
-        if rule is None:
-            rule = self.rules[tree.data] = getattr(self, str(tree.data))
-        return rule(tree.meta, children)
+    def _split(self, c: _Children) -> tuple[Span, _Children]:
+        """The span from the first to the last token of a rule, and its children that matter.
 
-    def _span(self, meta: Meta) -> Span:
-        if getattr(meta, "empty", True):
-            return Span(self.file, 0, 0, 1, 1, 1, 1)
-        return Span(
-            self.file,
-            meta.start_pos,
-            meta.end_pos,
-            meta.line,
-            meta.column,
-            meta.end_line,
-            meta.end_column,
-        )
+        A rule's first child is always there (only `start` may be empty, and it has no span);
+        its last may be the placeholder of an absent `[...]`.
+        """
+        first = c[0]
+        last = c[-1]
+        i = len(c) - 1
+        while last is None:
+            i -= 1
+            last = c[i]
+        if type(first) is Token:
+            start, line, col = first.start_pos, first.line, first.column
+        else:
+            start, _, line, col = first.span[1:5]
+        if type(last) is Token:
+            end, end_line, end_col = last.end_pos, last.end_line, last.end_column
+        else:
+            end, end_line, end_col = last.span[2], last.span[5], last.span[6]
+        # A lexer's tokens always have positions (lark types them as optional).
+        span = Span(_STATE.file, start, end, line, col, end_line, end_col)  # type: ignore[arg-type]
+        dropped = self.dropped
+        return span, [x for x in c if type(x) is not Token or x.type not in dropped]
 
     def _ident(self, tok: Token) -> ast.Ident:
-        return ast.Ident(str(tok), _token_span(tok, self.file))
+        return ast.Ident(str(tok), _token_span(tok, _STATE.file))
 
-    def start(self, meta: Meta, items: list[Any]) -> _Children:
-        return items
+    def start(self, c: _Children) -> _Children:
+        return c  # items only: `_item` is inlined and has no tokens of its own
 
-    def use(self, meta: Meta, c: _Children) -> ast.Use:
-        return ast.Use(self._string(c[0]), self._span(meta))
+    def use(self, c: _Children) -> ast.Use:
+        span, c = self._split(c)
+        return ast.Use(self._string(c[0]), span)
 
-    def let(self, meta: Meta, c: _Children) -> ast.Let:
-        return ast.Let(self._ident(c[0]), self._value(c[1]), self._span(meta))
+    def let(self, c: _Children) -> ast.Let:
+        span, c = self._split(c)
+        return ast.Let(self._ident(c[0]), self._value(c[1]), span)
 
-    def network(self, meta: Meta, c: _Children) -> ast.Network:
-        return ast.Network(self._ident(c[0]), tuple(c[1:]), self._span(meta))
+    def network(self, c: _Children) -> ast.Network:
+        span, c = self._split(c)
+        return ast.Network(self._ident(c[0]), tuple(c[1:]), span)
 
-    def block(self, meta: Meta, c: _Children) -> ast.Block:
+    def block(self, c: _Children) -> ast.Block:
+        span, c = self._split(c)
         params = tuple(p for p in c[1:] if isinstance(p, ast.Param))
         body = tuple(s for s in c[1:] if s is not None and not isinstance(s, ast.Param))
-        return ast.Block(self._ident(c[0]), params, body, self._span(meta))
+        return ast.Block(self._ident(c[0]), params, body, span)
 
-    def param(self, meta: Meta, c: _Children) -> ast.Param:
+    def param(self, c: _Children) -> ast.Param:
+        span, c = self._split(c)
         default = None if c[1] is None else self._value(c[1])
-        return ast.Param(self._ident(c[0]), default, self._span(meta))
+        return ast.Param(self._ident(c[0]), default, span)
 
-    def input(self, meta: Meta, c: _Children) -> ast.Input:
-        return ast.Input(self._ident(c[0]), c[1], self._span(meta))
+    def input(self, c: _Children) -> ast.Input:
+        span, c = self._split(c)
+        return ast.Input(self._ident(c[0]), c[1], span)
 
-    def shape_type(self, meta: Meta, c: _Children) -> ast.InputType:
+    def shape_type(self, c: _Children) -> ast.InputType:
+        span, c = self._split(c)
         shape: ast.ListExpr = c[0]
         kind = ast.Ident("real", shape.span)
-        return ast.InputType(kind, (), shape, self._span(meta))
+        return ast.InputType(kind, (), shape, span)
 
-    def label_type(self, meta: Meta, c: _Children) -> ast.InputType:
+    def label_type(self, c: _Children) -> ast.InputType:
+        span, c = self._split(c)
         args = tuple(self._arg(a) for a in c[1:-1] if a is not None)
-        return ast.InputType(self._ident(c[0]), args, c[-1], self._span(meta))
+        return ast.InputType(self._ident(c[0]), args, c[-1], span)
 
-    def assign(self, meta: Meta, c: _Children) -> ast.Assign:
+    def assign(self, c: _Children) -> ast.Assign:
+        span, c = self._split(c)
         targets = tuple(self._ident(t) for t in c[:-1])
-        return ast.Assign(targets, c[-1], self._span(meta))
+        return ast.Assign(targets, c[-1], span)
 
-    def output(self, meta: Meta, c: _Children) -> ast.Output:
-        return ast.Output(tuple(self._ident(t) for t in c), self._span(meta))
+    def output(self, c: _Children) -> ast.Output:
+        span, c = self._split(c)
+        return ast.Output(tuple(self._ident(t) for t in c), span)
 
-    def loss(self, meta: Meta, c: _Children) -> ast.Loss:
+    def loss(self, c: _Children) -> ast.Loss:
+        span, c = self._split(c)
         name = None if c[0] is None else self._ident(c[0])
-        return ast.Loss(name, c[1], self._span(meta))
+        return ast.Loss(name, c[-1], span)  # an absent `NAME =` leaves a placeholder per token
 
-    def train(self, meta: Meta, c: _Children) -> ast.Train:
-        return ast.Train(self._ident(c[0]), tuple(c[1:]), self._span(meta))
+    def train(self, c: _Children) -> ast.Train:
+        span, c = self._split(c)
+        return ast.Train(self._ident(c[0]), tuple(c[1:]), span)
 
-    def stage(self, meta: Meta, c: _Children) -> ast.Stage:
-        return ast.Stage(self._ident(c[0]), tuple(c[1:]), self._span(meta))
+    def stage(self, c: _Children) -> ast.Stage:
+        span, c = self._split(c)
+        return ast.Stage(self._ident(c[0]), tuple(c[1:]), span)
 
-    def setting(self, meta: Meta, c: _Children) -> ast.Setting:
-        return ast.Setting(self._ident(c[0]), self._value(c[1]), self._span(meta))
+    def setting(self, c: _Children) -> ast.Setting:
+        span, c = self._split(c)
+        return ast.Setting(self._ident(c[0]), self._value(c[1]), span)
 
-    def list(self, meta: Meta, c: _Children) -> ast.ListExpr:
-        return ast.ListExpr(tuple(self._value(v) for v in c if v is not None), self._span(meta))
+    def list(self, c: _Children) -> ast.ListExpr:
+        span, c = self._split(c)
+        return ast.ListExpr(tuple(self._value(v) for v in c if v is not None), span)
 
-    def chain(self, meta: Meta, c: _Children) -> ast.Expr:
+    def chain(self, c: _Children) -> ast.Expr:
         if len(c) == 1:
             return self._value(c[0])
-        return ast.Chain(c[0], tuple(c[1:]), self._span(meta))
+        span, c = self._split(c)
+        return ast.Chain(c[0], tuple(c[1:]), span)
 
-    def call(self, meta: Meta, c: _Children) -> ast.Call:
-        args = tuple(self._arg(a) for a in c[1:] if a is not None)
-        return ast.Call(self._ident(c[0]), args, self._span(meta))
+    def call(self, c: _Children) -> ast.Call:
+        span, c = self._split(c)
+        args = tuple([self._arg(a) for a in c[1:] if a is not None])
+        return ast.Call(self._ident(c[0]), args, span)
 
-    def ref(self, meta: Meta, c: _Children) -> ast.Ref:
-        return ast.Ref(self._ident(c[0]), self._span(meta))
+    def ref(self, c: _Children) -> ast.Ref:
+        span = _token_span(c[0], _STATE.file)
+        return ast.Ref(ast.Ident(str(c[0]), span), span)
 
-    def kwarg(self, meta: Meta, c: _Children) -> ast.Arg:
-        return ast.Arg(self._ident(c[0]), self._value(c[1]), self._span(meta))
+    def kwarg(self, c: _Children) -> ast.Arg:
+        span, c = self._split(c)
+        return ast.Arg(self._ident(c[0]), self._value(c[1]), span)
 
-    def repeat(self, meta: Meta, c: _Children) -> ast.Repeat:
-        return ast.Repeat((c[0],), self._count(c[1]), False, self._span(meta))
+    def repeat(self, c: _Children) -> ast.Repeat:
+        span, c = self._split(c)
+        return ast.Repeat((c[0],), self._count(c[1]), False, span)
 
-    def segment(self, meta: Meta, c: _Children) -> ast.Repeat:
-        return ast.Repeat(tuple(c[:-1]), self._count(c[-1]), True, self._span(meta))
+    def segment(self, c: _Children) -> ast.Repeat:
+        span, c = self._split(c)
+        return ast.Repeat(tuple(c[:-1]), self._count(c[-1]), True, span)
 
     # Terminals arrive as tokens; these turn them into AST values.
     def _value(self, v: Any) -> ast.Expr:
@@ -306,7 +338,7 @@ class _Builder:
     def _number(self, tok: Token) -> ast.Number:
         text = str(tok)
         value: int | float
-        if any(ch in text for ch in ".eE"):
+        if "." in text or "e" in text or "E" in text:
             value = float(text)
         else:
             try:
@@ -319,7 +351,7 @@ class _Builder:
                     "too large",
                     "write large values with an exponent, as in 1e9",
                 ) from None
-        return ast.Number(value, text, _token_span(tok, self.file))
+        return ast.Number(value, text, _token_span(tok, _STATE.file))
 
     def _string(self, tok: Token) -> ast.String:
         value = unescape(str(tok)[1:-1])
@@ -331,7 +363,7 @@ class _Builder:
                 "bad escape",
                 'a string may hold \\\\, \\", \\n, \\t and \\r; write \\\\ for a backslash',
             )
-        return ast.String(value, _token_span(tok, self.file))
+        return ast.String(value, _token_span(tok, _STATE.file))
 
 
 __all__ = ["MAX_NESTING", "grammar_text", "parse", "unescape"]
