@@ -1,7 +1,5 @@
 """`python -m netspec` runs the command line."""
 
-import sys
+from netspec.cli import program
 
-from netspec.cli import main
-
-sys.exit(main())
+program()

@@ -81,7 +81,7 @@ def test_the_installed_wheel_compiles_a_spec_with_its_own_grammar(tmp_path: Path
     lazy = {module.replace(".", "/") + ".py" for module in netspec._LAZY.values()}
     assert lazy <= names, "a module that `netspec.<name>` imports on first use is not shipped"
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "netspec = netspec.cli:main" in zipfile.ZipFile(wheels[0]).read(entry_points).decode()
+    assert "netspec = netspec.cli:program" in zipfile.ZipFile(wheels[0]).read(entry_points).decode()
 
     _run(
         [
