@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from netspec.build.names import Resolver
 from netspec.build.scope import BuildState, Ids, Scope
+from netspec.build.templates import Recording, Template, template_key
 from netspec.build.text import inside
 from netspec.build.values import Env, evaluate
 from netspec.diagnostics.core import Label, error
@@ -16,6 +17,10 @@ from netspec.lang import ast
 from netspec.lang.source import Span
 from netspec.units import ParamSpec
 from netspec.units.base import REQUIRED
+
+# Later calls of a block with the same parameters copy the first one's nodes (templates.py);
+# off only to test that a copy is what building the call gives.
+COPY_CALLS = True
 
 # Builds the statements of a body into a scope; the block is the one being expanded, if any.
 BodyFn = Callable[[tuple[ast.Statement, ...], Scope, ast.Block | None], None]
@@ -52,6 +57,7 @@ class BlockExpander:
         self.diags = state.diags
         self.names = names
         self.body = body
+        self.templates: dict[Hashable, Template] = {}  # see netspec.build.templates
 
     def expand(
         self,
@@ -72,6 +78,15 @@ class BlockExpander:
         values = self._values(params)
         if values is None:
             return None
+        key = template_key(block, values, inputs) if COPY_CALLS and not caller.sites else None
+        template = self.templates.get(key) if key is not None else None
+        if template is not None:
+            del self.state.sites[site_id]  # the copy adds it back, with every site inside it
+            outputs = template.instantiate(self.state, site_id, span, inputs)
+            if outputs is not None:
+                return outputs
+            self.state.sites[site_id] = site
+        recording = Recording(self.state, site_id) if key is not None else None
         scope = Scope(
             Env(values, parent=self.state.top),
             prefix=site_id + ".",
@@ -82,7 +97,12 @@ class BlockExpander:
         first_new = len(self.diags)
         self.body(block.body, scope, block)
         self._add_call_site(first_new, site, block)
-        return self._outputs(block, scope)
+        outputs = self._outputs(block, scope)
+        if recording is not None:
+            made = recording.finish(inputs, outputs)
+            if made is not None and key not in self.templates:
+                self.templates[key] = made
+        return outputs
 
     def _recursion(self, block: ast.Block, span: Span, caller: Scope) -> None:
         name = block.name.text

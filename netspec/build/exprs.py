@@ -35,6 +35,22 @@ class Expander:
         self.diags = state.diags
         self.names = names
         self.blocks = blocks
+        self._signatures: dict[int, tuple[int, bool, tuple[ParamSpec, ...]]] = {}  # by id(block)
+
+    def _signature(self, callee: UnitKind | ast.Block) -> tuple[int, bool, tuple[ParamSpec, ...]]:
+        """How many tensor inputs a unit kind or block takes, whether they repeat, its
+        parameters; a block's once per build, since a network may call it thousands of times."""
+        if not isinstance(callee, ast.Block):
+            signature = callee.signature
+            return len(signature.inputs), signature.variadic, signature.params
+        found = self._signatures.get(id(callee))
+        if found is None:
+            found = self._signatures[id(callee)] = (
+                block_inputs(callee),
+                False,
+                block_params(callee),
+            )
+        return found
 
     def tensor(self, expr: ast.Expr, scope: Scope, hint: str, final: str | None) -> Ids | None:
         """The node ids of the expression's values; `final` is the id of its last unit."""
@@ -72,10 +88,7 @@ class Expander:
             callee = kind if kind is not None else self.state.program.blocks.get(expr.callee.text)
             if callee is None or (kind is not None and kind.role == "loss"):
                 return None
-            if isinstance(callee, ast.Block):
-                n_inputs, variadic = block_inputs(callee), False
-            else:
-                n_inputs, variadic = len(callee.signature.inputs), callee.signature.variadic
+            n_inputs, variadic, _ = self._signature(callee)
             positional, _ = split_args(expr.args)
             tensor_args = positional if variadic else positional[:n_inputs]
             if not tensor_args or not enough_inputs(expr, n_inputs, variadic, 0, tensor_args, []):
@@ -199,7 +212,7 @@ class Expander:
         callee = self._callee(call, scope, final)
         if callee is None:
             return None
-        n_inputs, variadic, specs = _signature(callee)
+        n_inputs, variadic, specs = self._signature(callee)
         positional, keyword = split_args(call.args)
         have = 1 if chained else 0
         take = len(positional) if variadic else max(n_inputs - have, 0)
@@ -278,11 +291,3 @@ class _LeftSide:
     def expr(self) -> ast.Expr:
         chain, i = self.chain, self.i
         return ast.Chain(chain.head, chain.links[:i]) if i else chain.head
-
-
-def _signature(callee: UnitKind | ast.Block) -> tuple[int, bool, tuple[ParamSpec, ...]]:
-    """How many tensor inputs a unit kind or block takes, whether they repeat, its parameters."""
-    if isinstance(callee, ast.Block):
-        return block_inputs(callee), False, block_params(callee)
-    signature = callee.signature
-    return len(signature.inputs), signature.variadic, signature.params

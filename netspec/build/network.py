@@ -91,7 +91,7 @@ class _NetworkBuilder:
                     self.diags.append(_defined_twice(ident, first[ident.text], help))
                     continue
                 first[ident.text] = ident.span
-                self.state.reserved.add(scope.id_for(ident.text))
+                self.state.reserve(scope.id_for(ident.text))
                 if isinstance(stmt, ast.Assign):
                     scope.defs[ident.text] = stmt
                 elif block is None and isinstance(stmt, ast.Input):

@@ -63,6 +63,12 @@ class BuildState:
     reserved: set[str] = field(default_factory=set)  # ids of the names written, and fresh ids
     suffixes: dict[str, int] = field(default_factory=dict)
     sites: dict[str, Site] = field(default_factory=dict)
+    journal: list[str] | None = None  # while a block call is recorded: the ids it reserves
+
+    def reserve(self, node_id: str) -> None:
+        self.reserved.add(node_id)
+        if self.journal is not None:
+            self.journal.append(node_id)
 
     def fresh(self, base: str) -> str:
         """An unused node id: `base`, else `base_2`, `base_3`, ..."""
@@ -72,5 +78,5 @@ class BuildState:
             n += 1
             candidate = f"{base}_{n}"
         self.suffixes[base] = n
-        self.reserved.add(candidate)
+        self.reserve(candidate)
         return candidate
