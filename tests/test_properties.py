@@ -153,7 +153,9 @@ def _links(draw: st.DrawFn, depth: int) -> ast.Link:
     choice = draw(st.integers(min_value=0, max_value=3 if depth > 0 else 1))
     if choice <= 1:
         return draw(_simple(depth))
-    count: ast.Number | ast.Ref = draw(st.one_of(numbers, refs))
+    count: ast.Number | ast.Ref | ast.BinOp = draw(
+        st.one_of(numbers, refs, _arithmetic(depth - 1)) if depth > 0 else st.one_of(numbers, refs)
+    )
     if choice == 2:
         return ast.Repeat((draw(_simple(depth - 1)),), count, False)
     inner = draw(st.lists(_links(depth - 1), min_size=1, max_size=3))
@@ -167,9 +169,22 @@ def _chains(draw: st.DrawFn, depth: int) -> ast.Chain:
 
 
 @st.composite
+def _arithmetic(draw: st.DrawFn, depth: int) -> ast.BinOp:
+    """`a op b` over what the grammar takes as operands: numbers, names, calls, chains and
+    arithmetic (nested), whatever the brackets the printer must add to keep it."""
+    operands = st.one_of(numbers, refs)
+    if depth > 0:
+        operands = st.one_of(numbers, refs, _calls(depth), _chains(depth), _arithmetic(depth - 1))
+    op = draw(st.sampled_from(sorted(ast.OPERATORS)))
+    return ast.BinOp(op, draw(operands), draw(operands))
+
+
+@st.composite
 def _values(draw: st.DrawFn, depth: int = 3) -> ast.Expr:
-    """Any value: a number, string, name, call, list or chain, nested up to `depth`."""
-    choice = draw(st.integers(min_value=0, max_value=5 if depth > 0 else 2))
+    """Any value: a number, string, name, call, list, chain or arithmetic, nested up to `depth`."""
+    choice = draw(st.integers(min_value=0, max_value=6 if depth > 0 else 2))
+    if choice == 6:
+        return draw(_arithmetic(depth - 1))
     if choice == 0:
         return draw(numbers)
     if choice == 1:
@@ -190,7 +205,9 @@ def _tensors(draw: st.DrawFn, depth: int = 3) -> ast.Expr:
     return draw(st.one_of(refs, _calls(depth), _chains(depth)))
 
 
-_sizes = st.lists(st.one_of(numbers, refs), max_size=4).map(lambda xs: ast.ListExpr(tuple(xs)))
+_sizes = st.lists(st.one_of(numbers, refs, _arithmetic(1)), max_size=4).map(
+    lambda xs: ast.ListExpr(tuple(xs))
+)
 _TYPES = [  # the forms a user writes: [1, 8, 8], [T, 1], class(10), class(100)[T], binary[3], real
     ast.InputType(ast.Ident("real"), (), ast.ListExpr((_number("1"), _number("8"), _number("8")))),
     ast.InputType(ast.Ident("real"), (), ast.ListExpr((ast.Ref(ast.Ident("T")), _number("1")))),
@@ -259,7 +276,7 @@ def _comment_texts(module: ast.Module) -> Counter[str]:
 
 # A tokenizer for printed text (mirrors the grammar's terminals), to find token boundaries.
 _TOKEN = re.compile(
-    r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|->|[A-Za-z_]\w*'
+    r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|->|//|[A-Za-z_]\w*'
     r"|-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|\S"
 )
 

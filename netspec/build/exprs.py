@@ -27,6 +27,12 @@ MAX_REPEAT = 1_000  # copies one `* n` may make; more is a typo, and would take 
 MAX_NODES = 20_000  # units a network may grow to by nested repetitions (`(a * 1000) * 1000`)
 
 
+_ARITHMETIC_HELP = (
+    "`+ - * //` compute sizes and counts; to repeat units write the count after a link, "
+    "`x -> dense(8) * 3`, and to add tensors use a unit such as `add(a, b)`"
+)
+
+
 class Expander:
     """Builds the units of an expression; node ids start with a hint, the last one may be given."""
 
@@ -61,14 +67,18 @@ class Expander:
             return self._apply(expr, None, scope, hint, final, chained=False)
         if isinstance(expr, ast.Chain):
             return self._chain(expr, scope, hint, final)
-        found = describe(literal(expr))
+        if isinstance(expr, ast.BinOp):
+            found, help = f"the arithmetic `{source_text(expr)}`", _ARITHMETIC_HELP
+        else:
+            found = describe(literal(expr))
+            help = "name an input or a unit's result, or write a unit call"
         self.diags.append(
             error(
                 "E214",
                 f"expected a tensor here, but found {found}",
                 expr.span,
                 "not a tensor",
-                help="name an input or a unit's result, or write a unit call",
+                help=help,
             )
         )
         return None
@@ -169,7 +179,7 @@ class Expander:
                 prev = last_link(inner)
         return ids
 
-    def _count(self, expr: ast.Number | ast.Ref, scope: Scope) -> int | None:
+    def _count(self, expr: ast.Number | ast.Ref | ast.BinOp, scope: Scope) -> int | None:
         value = evaluate(expr, scope.env, self.diags)
         if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REPEAT:
             return value

@@ -9,6 +9,7 @@ from typing import Any
 
 from netspec.diagnostics.core import Diagnostic, did_you_mean, error
 from netspec.lang import ast
+from netspec.lang.printer import format_expr
 from netspec.lang.source import Span
 from netspec.units.base import AUTO, ParamSpec
 
@@ -57,6 +58,8 @@ def evaluate(expr: ast.Expr, env: Env, diags: list[Diagnostic], allow_calls: boo
     if isinstance(expr, ast.ListExpr):
         items = [evaluate(item, env, diags, allow_calls) for item in expr.items]
         return None if any(i is None for i in items) else tuple(items)
+    if isinstance(expr, ast.BinOp):
+        return _arithmetic(expr, env, diags, allow_calls)
     if isinstance(expr, ast.Call) and allow_calls:
         args = tuple(
             (a.name.text if a.name else None, evaluate(a.value, env, diags, allow_calls))
@@ -73,6 +76,66 @@ def evaluate(expr: ast.Expr, env: Env, diags: list[Diagnostic], allow_calls: boo
         )
     )
     return None
+
+
+def _arithmetic(expr: ast.BinOp, env: Env, diags: list[Diagnostic], allow_calls: bool) -> Any:
+    """Fold `a op b` over integers (`//` rounds down, as Python's does); None after an E408/E409.
+
+    Only integers: sizes, counts and axes are whole numbers, and a float would make `8 / 3`
+    a question of rounding that a spec should not leave open.
+    """
+    left = evaluate(expr.left, env, diags, allow_calls)
+    right = evaluate(expr.right, env, diags, allow_calls)
+    if left is None or right is None:
+        return None
+    for side, value in ((expr.left, left), (expr.right, right)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            diags.append(_not_an_integer(expr.op, side, value, env))
+            return None
+    if expr.op == "+":
+        return left + right
+    if expr.op == "-":
+        return left - right
+    if expr.op == "*":
+        return left * right
+    if right == 0:
+        diags.append(
+            error(
+                "E409",
+                "division by zero",
+                expr.right.span,
+                "is 0",
+                help="`a // b` needs `b` to be a non-zero integer",
+            )
+        )
+        return None
+    return left // right
+
+
+def _not_an_integer(op: str, side: ast.Expr, value: Any, env: Env) -> Diagnostic:
+    if isinstance(value, Symbol):
+        hint = did_you_mean(str(value), env.names()) or "declare it first: `let NAME = 8`"
+        return error(
+            "E408",
+            f"`{value}` is not a `let` or block parameter, so `{op}` has no integer to work on",
+            side.span,
+            "not an integer",
+            help=hint,
+        )
+    written = format_expr(side)
+    what = (
+        f"{written} is not one"
+        if isinstance(side, ast.Number)
+        else f"`{written}` is {describe(value)}"
+    )
+    return error(
+        "E408",
+        f"`{op}` works on integers, but {what}",
+        side.span,
+        "not an integer",
+        help="arithmetic in a spec is on whole numbers (sizes, counts, axes); "
+        "write other values as they are",
+    )
 
 
 def describe(value: Any) -> str:

@@ -213,6 +213,17 @@ CODES: dict[str, Code] = {
         "A unit got more or fewer input tensors than it takes. In a chain `x -> dense(64)` the "
         "left side is the first input; in a call `dense(x, 64)` inputs come first.",
     ),
+    "E408": Code(
+        "arithmetic on a value that is not an integer",
+        "`+`, `-`, `*` and `//` work on whole numbers only: integer literals, and `let`s or block "
+        "parameters whose values are integers. They are folded when the spec is built, so "
+        "`let h = 2 * width` gives `h` a value like any other `let`. A float (`0.5 * 8`), a "
+        "string, a list or a name that is not a `let` is refused, at the operand.",
+    ),
+    "E409": Code(
+        "division by zero",
+        "The right side of `a // b` is 0. `//` divides integers and rounds down, as in Python.",
+    ),
     "E501": Code(
         "unknown train setting",
         "A `train` section or `stage` has a setting it does not know. `netspec explain train` "

@@ -60,11 +60,25 @@ class ListExpr:
 
 
 @dataclass(frozen=True)
+class BinOp:
+    """`a + b`, `a - b`, `a * b` or `a // b`: integer arithmetic, folded when the spec is built."""
+
+    op: str  # one of OPERATORS
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+# Each operator's precedence: `*` and `//` bind tighter than `+` and `-`; all are left-associative.
+OPERATORS = {"+": 1, "-": 1, "*": 2, "//": 2}
+
+
+@dataclass(frozen=True)
 class Repeat:
     """`link * count` or `(a -> b) * count`: the links applied `count` times in a chain."""
 
     links: tuple[Link, ...]
-    count: Number | Ref
+    count: Number | Ref | BinOp
     grouped: bool  # written with parentheses
     span: Span = _span()
 
@@ -79,7 +93,7 @@ class Chain:
 
 
 Link = Call | Ref | Repeat
-Expr = Number | String | Ref | Call | ListExpr | Chain
+Expr = Number | String | Ref | Call | ListExpr | Chain | BinOp
 
 
 @dataclass(frozen=True)

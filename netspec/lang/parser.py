@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from importlib import resources
@@ -316,6 +317,29 @@ class _Builder:
         span, c = self._split(c)
         return ast.Repeat(tuple(c[:-1]), self._count(c[-1]), True, span)
 
+    def add(self, c: _Children) -> ast.BinOp:
+        return self._binop("+", c)
+
+    def sub(self, c: _Children) -> ast.BinOp:
+        return self._binop("-", c)
+
+    def mul(self, c: _Children) -> ast.BinOp:
+        return self._binop("*", c)
+
+    def floordiv(self, c: _Children) -> ast.BinOp:
+        return self._binop("//", c)
+
+    def _binop(self, op: str, c: _Children) -> ast.BinOp:
+        span, c = self._split(c)
+        return ast.BinOp(op, self._value(c[0]), self._value(c[1]), span)
+
+    def atom(self, c: _Children) -> ast.Expr:
+        """`( value )`: the value, its span widened to the brackets (an excerpt shows them)."""
+        span, c = self._split(c)
+        return dataclasses.replace(self._value(c[0]), span=span)
+
+    count = atom  # `dense(8) * (n + 1)`
+
     # Terminals arrive as tokens; these turn them into AST values.
     def _value(self, v: Any) -> ast.Expr:
         if isinstance(v, Token):
@@ -332,7 +356,7 @@ class _Builder:
         value = self._value(a)
         return ast.Arg(None, value, value.span)
 
-    def _count(self, v: Any) -> ast.Number | ast.Ref:
+    def _count(self, v: Any) -> ast.Number | ast.Ref | ast.BinOp:
         return self._number(v) if isinstance(v, Token) else v  # type: ignore[no-any-return]
 
     def _number(self, tok: Token) -> ast.Number:

@@ -41,8 +41,32 @@ def format_expr(expr: ast.Expr | ast.Link) -> str:
             inner = "(" + " -> ".join(format_expr(link) for link in expr.links) + ")"
         else:
             inner = format_expr(expr.links[0])
-        return f"{inner} * {format_expr(expr.count)}"
+        count = format_expr(expr.count)
+        return f"{inner} * ({count})" if isinstance(expr.count, ast.BinOp) else f"{inner} * {count}"
+    if isinstance(expr, ast.BinOp):
+        return _arithmetic(expr)
     raise TypeError(f"not an expression: {expr!r}")
+
+
+def _arithmetic(expr: ast.BinOp) -> str:
+    """`a op b` with the brackets its operands need and no others.
+
+    >>> from netspec.lang.parser import parse
+    >>> format_expr(parse("let a = ((n+1))*(4) - (m // (2*k))").items[0].value)
+    '(n + 1) * 4 - m // (2 * k)'
+    """
+    rank = ast.OPERATORS[expr.op]
+    left, right = format_expr(expr.left), format_expr(expr.right)
+    # A chain in brackets: `(x -> f) * 2` is arithmetic, `x -> f * 2` a repetition.
+    if isinstance(expr.left, ast.Chain) or (
+        isinstance(expr.left, ast.BinOp) and ast.OPERATORS[expr.left.op] < rank
+    ):
+        left = f"({left})"
+    if isinstance(expr.right, ast.Chain) or (
+        isinstance(expr.right, ast.BinOp) and ast.OPERATORS[expr.right.op] <= rank
+    ):
+        right = f"({right})"  # left-associative: `a - (b - c)` keeps its brackets
+    return f"{left} {expr.op} {right}"
 
 
 def _args(args: tuple[ast.Arg, ...]) -> str:
