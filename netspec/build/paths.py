@@ -37,7 +37,16 @@ class Confinement:
         return str(base / raw)
 
     def refusal(self, raw: str, located: str, span: Span, what: str) -> Diagnostic | None:
-        """An error when `located` (the path `raw` leads to) lies outside every allowed folder."""
+        """An error when `located` (the path `raw` leads to) lies outside every allowed folder,
+        or cannot be a path at all."""
+        if "\0" in raw:  # the OS refuses it, and resolving it raises
+            return error(
+                "E113",
+                f"{what} contains a NUL character, which no file name can hold",
+                span,
+                "not a file name",
+                help="remove the NUL character (a binary paste or a wrong encoding leaves one)",
+            )
         target = _resolved(located)
         if any(target.is_relative_to(_resolved(str(f))) for f in self.folders):
             return None

@@ -69,6 +69,12 @@ CODES: dict[str, Code] = {
         "files are read by a `train` section's data source, such as "
         '`data = csv("data.csv", target="label")`.',
     ),
+    "E113": Code(
+        "a path that no file can have",
+        "A `use` path or a data file's name holds a NUL character (byte 0), which no operating "
+        "system allows in a file name. It is usually left by a binary paste or a file saved in "
+        "the wrong encoding; delete it.",
+    ),
     "E201": Code(
         "unknown unit kind",
         "A call names neither a built-in unit kind nor a `block`. `did you mean` suggests the "
