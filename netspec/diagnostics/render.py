@@ -77,10 +77,21 @@ def _excerpt(
                 out.append(_paint("...", "gutter", color))
             previous = line_no
             text = sources.line(file, line_no) or ""
-            out.append(_paint(f"{line_no:>{width}} |", "gutter", color) + f" {text}".rstrip())
+            quoted = _quoted_line(text.rstrip(), color)
+            out.append(_paint(f"{line_no:>{width}} |", "gutter", color) + f" {quoted}".rstrip())
             out += _underlines(group, text, width, color)
     out.append(_paint(" " * width + " |", "gutter", color))
     return out
+
+
+def _quoted_line(text: str, color: bool) -> str:
+    """A quoted source line, its tokens coloured when `color` is on (escape codes take no
+    columns, so the underlines still line up)."""
+    if not color or not text:
+        return text
+    from netspec.editor.pygments_lexer import ansi_line  # Pygments only when colouring
+
+    return ansi_line(text)
 
 
 def _underlines(group: list[Label], text: str, width: int, color: bool) -> list[str]:

@@ -1,0 +1,1 @@
+"""Editor support for `.net` files: syntax highlighting (Pygments, TextMate) from the grammar."""
