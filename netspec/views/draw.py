@@ -9,7 +9,7 @@ training stage trains and freezes. Never imports torch."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -72,6 +72,7 @@ def draw(
     *,
     legend: bool = True,
     caption: bool | None = None,
+    decorate: Callable[[Digraph], None] | None = None,
 ) -> str | bytes:
     """A network as DOT text (`fmt="dot"`), or rendered bytes (svg, png, jpeg, pdf).
 
@@ -79,7 +80,8 @@ def draw(
     stage trains, freezes and leaves alone. `gradients` (a run's, `read_gradients`) colours the
     units view by the gradient norms of its `epoch`th recorded epoch (the last when None).
     The units view has a `legend` of the conventions it uses; `caption` lists a small
-    network's equations under it (by default in PNG, JPEG and PDF, which show no tooltips).
+    network's equations under it (by default in PNG, JPEG and PDF, which show no tooltips);
+    `decorate` may restyle or add to the units view's DOT graph last (`netspec diff --draw`).
     Raises KeyError for an unknown network or stage,
     RenderError when no renderer can produce `fmt`.
 
@@ -107,6 +109,7 @@ def draw(
             legend=legend,
             caption=fmt in UNTIPPED if caption is None else caption,
             methods=pretraining_methods(compiled, graph.name),
+            decorate=decorate,
         )
     return text if fmt == "dot" else render(text, fmt)
 
@@ -144,12 +147,14 @@ def draw_units(
     legend: bool = True,
     caption: bool = False,
     methods: Mapping[str, str] | None = None,
+    decorate: Callable[[Digraph], None] | None = None,
 ) -> str:
     """DOT text for the units view; with a stage, colour what it trains, freezes and leaves;
     with a run's gradients, colour the units by their gradient norms. `sources` lets each op be
     named by its statement as written; `legend` adds the legend of the conventions drawn;
     `caption` lists a small network's equations under it; `methods` names the pretraining
-    method of a unit (`reconstruction(loss=bce)`) in its objective."""
+    method of a unit (`reconstruction(loss=bce)`) in its objective; `decorate`, called last,
+    may restyle the nodes or add some."""
     view = _UnitsView(graph, sources, stage, methods or {})
     dot = view.dot
     title = f"network {graph.name}" + (f": stage {stage.name}" if stage else "")
@@ -174,6 +179,8 @@ def draw_units(
             dot.clusters.append(found)
     if gradients is not None:
         colour_by_gradient(dot, graph, gradients, epoch)
+    if decorate is not None:
+        decorate(dot)
     return dot.source()
 
 
