@@ -328,8 +328,14 @@ def test_reviews_bind_to_a_sequence_of_class_ids_only() -> None:
 
 
 def test_standardization_uses_training_statistics_only() -> None:
-    ds = _load(_classifier("iris(test=0.3, seed=2)", x="[4]", k=3))
+    spec = _classifier("iris(test=0.3, seed=2)", x="[4]", k=3)
+    raw = _load(spec).train.arrays["x"]
+    assert np.abs(raw.mean(axis=0)).max() > 1.0  # declared, not silent: unscaled by default
+    ds = _load(spec.replace("    epochs = 1\n", "    epochs = 1\n    normalize = standard\n"))
     assert ds.test is not None
+    mean, std = ds.normalization["x"]
+    np.testing.assert_allclose(mean, raw.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(std, raw.std(axis=0), rtol=1e-5)
     train, test = ds.train.arrays["x"], ds.test.arrays["x"]
     np.testing.assert_allclose(train.mean(axis=0), 0.0, atol=1e-5)
     np.testing.assert_allclose(train.std(axis=0), 1.0, atol=1e-5)
@@ -434,7 +440,8 @@ def test_wrong_column_counts_raise_data_errors(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text("a,b,c,label\n1,2,3,0\n4,5,6,1\n")
     data = f'csv(path="{path}", target="label", test=0.0)'
-    with pytest.raises(DataError, match=r"d\.csv` gives 3 values per sample.*`x` takes `\[4\]`"):
+    # the header tells the columns' count, so compiling finds it
+    with pytest.raises(NetspecError, match=r"(?s)E503.*`features` as `\[3\]`.*`x` takes `\[4\]`"):
         _load(_classifier(data, x="[4]"))
     path.write_text("a,b,c,label\n1,2,3,0\n4,5,1\n")
     with pytest.raises(DataError, match=r"d\.csv` line 3 has 3 values.*header names 4"):

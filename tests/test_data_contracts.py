@@ -221,8 +221,8 @@ def test_every_problem_is_reported_in_file_order(
 def test_thousands_of_nans_give_a_few_diagnostics_and_a_count(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rows = "".join(f"{i},nan,{i % 2}\n" for i in range(1000))
-    status, err = _check(capsys, _csv(tmp_path, "a,b,label\n" + rows))
+    rows = "".join(f"{i},nan,0,{i % 2}\n" for i in range(1000))
+    status, err = _check(capsys, _csv(tmp_path, "a,b,c,label\n" + rows))
     assert status == 1
     assert err.count("error[E514]") == contracts.SHOWN
     assert f"and {1000 - contracts.SHOWN} more missing or non-finite values in `d.csv`" in err

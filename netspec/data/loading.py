@@ -14,12 +14,14 @@ so every split keeps the classes' proportions (to within one sample per class).
 Sources: `digits` pixels are divided by 16 into [0, 1]; with `nudge=true` the 1,797 digits are
 followed by four shifted copies, as in scikit-learn's RBM gallery example (8,985 images, labels
 repeated; the split then draws from all of them, so a digit and its shifts may land in different
-splits, as in the gallery); `iris`, `wine` and `breast_cancer`
-features are standardized with the TRAINING split's mean and standard deviation (computed after
-splitting, applied to every split, so no statistic leaks from the held-out samples); `diabetes`
-comes as scikit-learn ships it (already centred and scaled), its target a float. `mnist1d` is
-made by the package's own generator with its fixed seed 42, so the signals match the published
-set whatever the plan's seed (which only splits them).
+splits, as in the gallery); `iris`, `wine` and `breast_cancer` come as scikit-learn ships
+them, unscaled: a section declares `normalize = standard` to have every real feature input
+standardized with the TRAINING split's mean and standard deviation (computed after splitting,
+applied to every split, so no statistic leaks from the held-out samples; `netspec.data.scaling`
+keeps them on the Dataset and in the run folder); `diabetes` comes as scikit-learn ships it
+(already centred and scaled), its target a float. `mnist1d` is made by the package's own
+generator with its fixed seed 42, so the signals match the published set whatever the plan's
+seed (which only splits them).
 
 Each source is its catalogue entry's `impl`: a function of the source's parameters but the
 split's, returning `Samples`, here for the read sets and in `netspec.data.synthetic` for the
@@ -32,7 +34,6 @@ loaded. Problems with the user's files, and samples that break the data contract
 
 from __future__ import annotations
 
-import csv
 import os
 import random
 from collections.abc import Mapping
@@ -46,15 +47,17 @@ import numpy as np
 
 from netspec.data import contracts
 from netspec.data.contracts import DataError
+from netspec.data.scaling import standardized
 from netspec.diagnostics.core import Diagnostic
 from netspec.diagnostics.failure import at
 from netspec.ir import Graph, Node, Role
 from netspec.lang.source import NOWHERE, Span
 from netspec.plan.catalog import FEATURES, SOURCES, TARGET, Source
+from netspec.plan.databind import Binding
 from netspec.plan.plans import DataPlan
 from netspec.types import NO_LABEL, TensorType
 
-__all__ = ["DataError", "Dataset", "Samples", "Split", "check_files", "load"]
+__all__ = ["Column", "DataError", "Dataset", "Samples", "Split", "check_files", "load"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,22 @@ class Dataset:
     val: Split | None  # None when the plan's val fraction is 0
     test: Split | None  # None when the plan's test fraction is 0
     class_names: Mapping[str, tuple[str, ...]]  # target input id -> class names
+    # `normalize = standard`: input id -> the training split's (mean, std) it was scaled with
+    normalization: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    """Where a further target (or an archive's array) lies in the user's file, for messages:
+    what names it ("column `stay` of `a.csv`"), the file, its 1-based CSV column (0: an array,
+    whose samples are numbered), and whether it held text labels."""
+
+    origin: str
+    file: str
+    column: int
+    text: bool
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,8 @@ class Samples:
     y_file: str = ""
     lines: np.ndarray | None = None
     y_column: int = 0
+    columns: tuple[str, ...] = ()  # the names of x's columns (a CSV's), for fields that pick some
+    more_columns: Mapping[str, Column] = field(default_factory=dict)  # where `more` lies
 
 
 def check_files(plan: DataPlan, graph: Graph) -> list[Diagnostic]:
@@ -145,8 +166,8 @@ def _loaded(plan: DataPlan, graph: Graph) -> Dataset:
     strata = None
     for b in plan.bindings:
         t = nodes[b.input].type
-        if b.role == TARGET and raw.y is not None and t is not None and t.dtype != "real":
-            strata = raw.y
+        if b.role == TARGET and t is not None and t.dtype != "real":
+            strata = raw.more[b.field][0] if b.field in raw.more else raw.y
     problems: list[DataError] = []  # raised together once the labels and shapes are seen
     try:
         test_idx, val_idx, train_idx = _split(len(raw.x), plan, strata, raw)
@@ -154,46 +175,55 @@ def _loaded(plan: DataPlan, graph: Graph) -> Dataset:
         problems.append(exc)
         test_idx = val_idx = np.arange(0)
         train_idx = np.arange(len(raw.x))
-    x = raw.x
-    if entry.standardized:  # with the training split's statistics only
-        mean, std = x[train_idx].mean(axis=0), x[train_idx].std(axis=0)
-        x = (x - mean) / np.where(std > 0, std, 1.0)
-    values = {f.name: x if f.role == FEATURES else raw.y for f in plan.fields}
-    values |= {name: array for name, (array, _) in raw.more.items()}
     arrays: dict[str, np.ndarray] = {}
     class_names: dict[str, tuple[str, ...]] = {}
+    widths: dict[str, int] = {}  # values per sample of each field that inputs share
     for b in plan.bindings:
-        node, data = nodes[b.input], values.get(b.field)
+        node, target = nodes[b.input], b.role == TARGET
+        data = _field(raw, b)
         if data is None:
             raise DataError(f"`{plan.source}` gives no `{b.field}` for input `{node.label}`")
-        origin = raw.x_from if b.role == FEATURES else raw.y_from
-        target = b.role == TARGET
-        text = raw.y_text and target
-        numbered = raw.names if target and raw.y_file else ()  # a file's labels, as ids
+        widths[b.field] = prod(data.shape[1:])
+        where = raw.more_columns.get(b.field)
+        if where is not None:  # a further target or an array of the user's file
+            origin, text, numbered = where.origin, where.text, raw.more[b.field][1]
+        else:
+            origin = raw.x_from if not target else raw.y_from
+            text = raw.y_text and target
+            numbered = raw.names if target and raw.y_file else ()  # a file's labels, as ids
         try:
             arrays[node.id] = _shape(
-                data, b.part, node, origin, text, target, _locator(raw, target), numbered
+                data, b.part, node, origin, text, target, _locator(raw, target, where), numbered
             )
         except DataError as exc:
             problems.extend(exc.problems or (exc,))
             continue
-        if node.type is not None and node.type.dtype != "real" and b.role == TARGET:
+        if node.type is not None and node.type.dtype != "real" and target:
             k = node.type.classes or 2  # binary: 2
             names = raw.more[b.field][1][:k] if b.field in raw.more else raw.names[:k]
             class_names[node.id] = names + tuple(str(i) for i in range(len(names), k))
 
-    ends = [b.part[1] for b in plan.bindings if b.part is not None and b.role == FEATURES]
-    if ends and max(ends) != prod(x.shape[1:]):
-        problems.append(
-            DataError(
-                f"{raw.x_from} gives {prod(x.shape[1:])} feature values per sample, but the "
-                f"inputs that share them take {max(ends)}",
-                code=contracts.BAD_SHAPE,
-                span=plan.span,
-                help="make the inputs' sizes add up to the values each sample has",
+    for name, width in widths.items():
+        ends = [b.part[1] for b in plan.bindings if b.part is not None and b.field == name]
+        if ends and max(ends) != width:
+            problems.append(
+                DataError(
+                    f"{raw.x_from} gives {width} feature values per sample, but the "
+                    f"inputs that share them take {max(ends)}",
+                    code=contracts.BAD_SHAPE,
+                    span=plan.span,
+                    help="make the inputs' sizes add up to the values each sample has",
+                )
             )
-        )
     contracts.problems_raised(problems)
+    stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if plan.normalize == "standard":  # with the training split's statistics only
+        real = [
+            nodes[b.input].id
+            for b in plan.bindings
+            if b.role == FEATURES and (t := nodes[b.input].type) is not None and t.is_real
+        ]
+        arrays, stats = standardized(arrays, real, train_idx)
 
     def take(idx: np.ndarray) -> Split:
         return Split(MappingProxyType({k: a[idx] for k, a in arrays.items()}))
@@ -204,7 +234,20 @@ def _loaded(plan: DataPlan, graph: Graph) -> Dataset:
         take(val_idx) if plan.val > 0 else None,
         take(test_idx) if plan.test > 0 else None,
         MappingProxyType(class_names),
+        MappingProxyType(stats),
     )
+
+
+def _field(raw: Samples, b: Binding) -> np.ndarray | None:
+    """The samples' values of the field `b` takes: a further target or array by name, else
+    the features (the columns it names, when it names some) or the target."""
+    if b.field in raw.more:
+        return raw.more[b.field][0]
+    if b.role == TARGET:
+        return raw.y
+    if b.columns and raw.columns:
+        return raw.x[:, [raw.columns.index(c) for c in b.columns]]
+    return raw.x
 
 
 # --- splitting and shaping ---------------------------------------------------------------------
@@ -376,13 +419,14 @@ def _shape(
     return data.astype(np.float32 if t.dtype == "binary" else np.int64)
 
 
-def _locator(raw: Samples, target: bool) -> Locate:
-    """Where sample i of the features (or the target) lies in the user's file, for messages:
-    "line 4, column `label`" in a CSV, "sample 4" in an array."""
-    file = raw.y_file if target else raw.x_file
+def _locator(raw: Samples, target: bool, where: Column | None = None) -> Locate:
+    """Where sample i of the features (or the target, or the further field `where`) lies in
+    the user's file, for messages: "line 4, column `label`" in a CSV, "sample 4" in an array."""
+    file = where.file if where else raw.y_file if target else raw.x_file
     if not file:
         return contracts.sample_number
-    lines, column = raw.lines, raw.y_column if target else 0
+    lines = raw.lines
+    column = where.column if where else raw.y_column if target else 0
 
     def locate(i: int) -> tuple[str, Span | None]:
         if lines is None:
@@ -547,103 +591,6 @@ def mnist1d(n: int, official: bool = False) -> Samples:
     y = np.concatenate([data["y"], data["y_test"]])[:n].astype(np.int64)
     test_rows = np.arange(len(data["x"]), n) if official else None
     return Samples(x, y, tuple(str(i) for i in range(10)), test_rows=test_rows)
-
-
-def from_csv(path: str, target: str | None) -> Samples:
-    """A CSV file's rows as samples: its target column (when named) as y, the rest as x."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        if isinstance(exc, UnicodeDecodeError):  # say where, not which codec
-            reason = (
-                f"it is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
-            )
-        raise DataError(
-            f"cannot read `{path}`: {reason}",
-            code=contracts.UNREADABLE,
-            help="give a readable UTF-8 CSV file: a header row, then one row per sample",
-        ) from None
-    if len(rows) < 2:
-        empty = not rows
-        raise DataError(
-            f"`{path}` {'is empty' if empty else 'has a header but no samples'}: expected a "
-            "header row, then one row per sample",
-            code=contracts.UNREADABLE if empty else contracts.TOO_FEW,
-            span=None if empty else at(path, rows[0][0]),
-            help="add the samples, one row each",
-        )
-    header = [h.strip() for h in rows[0][1]]
-    samples = rows[1:]
-    problems = contracts.ragged_rows(path, header, samples)
-    if target is not None and target not in header:
-        problems.append(
-            DataError(
-                f"`{path}` has no column `{target}` for the target; its columns: "
-                + ", ".join(f"`{h}`" for h in header),
-                code=contracts.NO_COLUMN,
-                span=at(path, rows[0][0]),
-                help="name one of the header's columns in `target=`",
-            )
-        )
-        contracts.problems_raised(problems)
-    column = header.index(target) if target is not None else -1
-    features = [i for i in range(len(header)) if i != column]
-    if not features:
-        problems.append(
-            DataError(
-                f"`{path}` has no feature columns besides the target `{target}`",
-                code=contracts.NO_COLUMN,
-                span=at(path, rows[0][0]),
-                help="add the feature columns, or leave out `target=` to use the column as x",
-            )
-        )
-        contracts.problems_raised(problems)
-    x, found = contracts.cells(path, header, samples, features)
-    problems += found
-    if target is not None:
-        problems += contracts.target_cells(path, header, samples, column)
-    contracts.problems_raised(sorted(problems, key=_place))
-    lines = np.array([line for line, _ in samples])
-    if target is None:
-        return Samples(x, None, x_from=f"`{path}`", x_file=path, lines=lines)
-    y, names, text = _labels([row[column].strip() for _, row in samples])
-    return Samples(
-        x,
-        y,
-        names,
-        f"`{path}`",
-        f"column `{target}` of `{path}`",
-        text,
-        x_file=path,
-        y_file=path,
-        lines=lines,
-        y_column=column + 1,
-    )
-
-
-def _place(problem: DataError) -> tuple[int, int]:
-    """The file order of a problem: line, then column."""
-    span = problem.span
-    return (0, 0) if span is None else (span.line, span.col)
-
-
-def _labels(cells: list[str]) -> tuple[np.ndarray, tuple[str, ...], bool]:
-    """A target column: integers (ids, or mapped to sorted ids when some are negative), real
-    numbers, or text mapped to the ids of its sorted values (kept as the class names)."""
-    for kind in (int, float):
-        try:
-            values = np.array([kind(c) for c in cells])
-        except ValueError:
-            continue
-        if kind is int and values.min() < 0:
-            names, ids = np.unique(values, return_inverse=True)
-            return ids.astype(np.int64), tuple(str(v) for v in names), False
-        return values, (), False
-    names, ids = np.unique(np.array(cells), return_inverse=True)
-    return ids.astype(np.int64), tuple(str(v) for v in names), True
 
 
 def from_npy(path: str, target: str | None) -> Samples:

@@ -51,6 +51,7 @@ BLOCK = 80  # the controls (formants, amplitudes, pitch) are held for 5 ms at a 
 BANDWIDTHS = (70.0, 100.0, 160.0)  # of F1, F2, F3, in Hz
 NOISE = 0.003  # the frication noise source, against a voice amplitude of 1
 FLOOR_DB = 80.0  # how far below the loudest band a frame's band may go
+FLOOR = -1.0  # the features' value there: silence
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def _utterances(words: int, speakers: int, n: int, mels: int, seed: int) -> Utte
     for i in range(0, n, CHUNK):
         waves = _synthesise(controls[i : i + CHUNK], rng)
         for j in range(0, len(waves), 256):  # the frames of 256 utterances take 100 MB
-            x[i + j : i + j + 256] = _log_mel(waves[j : j + 256], mels)
+            x[i + j : i + j + 256] = log_mel(waves[j : j + 256], mels)
     return Utterances(x, y, who, phones)
 
 
@@ -360,8 +361,9 @@ def _with_background(waves: np.ndarray, noise: np.ndarray, rng: np.random.Genera
 # --- the frames --------------------------------------------------------------------------------
 
 
-def _log_mel(waves: np.ndarray, mels: int) -> np.ndarray:
-    """(N, LENGTH) waveforms -> (N, FRAMES, mels) log-mel energies, mapped to -1..1."""
+def log_mel(waves: np.ndarray, mels: int) -> np.ndarray:
+    """(N, L) waveforms at RATE -> (N, frames, mels) log-mel energies, mapped to -1..1 (FLOOR,
+    FLOOR_DB below each waveform's loudest band); FRAMES frames when L is LENGTH."""
     frames = np.lib.stride_tricks.sliding_window_view(waves, WINDOW, axis=1)[:, ::HOP]
     spectrum = np.fft.rfft(frames * np.hanning(WINDOW).astype(np.float32), n=FFT, axis=-1)
     power = spectrum.real**2 + spectrum.imag**2  # (N, FRAMES, FFT // 2 + 1)

@@ -28,6 +28,9 @@ class Field:
     name: str
     role: str  # FEATURES or TARGET
     type: TensorType | None
+    columns: tuple[str, ...] = ()  # the CSV columns (or the NPZ array) it holds; (): all x
+    needed: bool = False  # named by the user (a target column, an array): it must feed an input
+    shown: str = ""  # how `netspec check` names it: "columns vitals.* (3)"; "": `field NAME`
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,6 @@ class Source(Entry):
     # Its samples are drawn from `seed`: the implementation is given it, and the loader's cache
     # keys on it (the other sources' samples are the same whatever the seed, which only splits).
     seeded: bool = False
-    # Its features are standardized with the training split's mean and standard deviation.
-    standardized: bool = False
 
 
 def _between(low: float, high: float) -> Callable[[Any], str | None]:
@@ -183,6 +184,58 @@ def _files(p: Mapping[str, Any]) -> tuple[Field, ...]:
     return (Field("features", FEATURES, None), *target)
 
 
+# The user's files and folders give the fields their headers, member names or subfolders
+# name: read (headers only) by netspec.plan.file_fields.
+
+
+def _csv_fields(p: Mapping[str, Any]) -> tuple[Field, ...]:
+    from netspec.plan.file_fields import csv_fields
+
+    return csv_fields(p)
+
+
+def _npz_fields(p: Mapping[str, Any]) -> tuple[Field, ...]:
+    from netspec.plan.file_fields import npz_fields
+
+    return npz_fields(p)
+
+
+def _folder_labels(p: Mapping[str, Any]) -> Field:
+    from netspec.plan.file_fields import class_count
+
+    k = class_count(p["path"])
+    return Field("label", TARGET, None if k is None else _labels(k), shown="the folder names")
+
+
+def _images(p: Mapping[str, Any]) -> tuple[Field, ...]:
+    height, width = p["size"]
+    pixels = _real(3 if p["color"] else 1, height, width)
+    return (Field("image", FEATURES, pixels, shown="the images"), _folder_labels(p))
+
+
+def _wavs(p: Mapping[str, Any]) -> tuple[Field, ...]:
+    return (Field("sound", FEATURES, None, shown="the clips' frames"), _folder_labels(p))
+
+
+def _column_names(v: Any) -> str | None:
+    names = (v,) if isinstance(v, str) else v
+    if isinstance(names, tuple) and names and all(_is_text(n) for n in names):
+        return None if len(set(names)) == len(names) else "must name each column once"
+    return 'must be a column name or a list of them, such as `["stay", "outcome"]`'
+
+
+def _is_text(v: Any) -> bool:
+    from netspec.build.values import Symbol
+
+    return isinstance(v, str) and not isinstance(v, Symbol)
+
+
+def _size(v: Any) -> str | None:
+    if len(v) == 2 and all(d >= 1 for d in v):
+        return None
+    return "must be [height, width], two positive sizes"
+
+
 _N = ParamSpec("n", "int", "number of samples to generate", 1000, check=positive)
 
 
@@ -264,7 +317,6 @@ SOURCES: dict[str, Source] = {
             SPLIT,
             fields=_fixed(_real(4), "measurements", _labels(3), "species"),
             impl="netspec.data.loading:iris",
-            standardized=True,
         ),
         Source(
             "wine",
@@ -272,7 +324,6 @@ SOURCES: dict[str, Source] = {
             SPLIT,
             fields=_fixed(_real(13), "chemistry", _labels(3), "cultivar"),
             impl="netspec.data.loading:wine",
-            standardized=True,
         ),
         Source(
             "breast_cancer",
@@ -280,7 +331,6 @@ SOURCES: dict[str, Source] = {
             SPLIT,
             fields=_fixed(_real(30), "cells", _labels(2), "benign"),
             impl="netspec.data.loading:breast_cancer",
-            standardized=True,
         ),
         Source(
             "diabetes",
@@ -339,9 +389,8 @@ SOURCES: dict[str, Source] = {
             "frame-level phone classification on the `speech` utterances of all ten digit "
             "words: a sample per 10 ms frame, `context` log-mel frames centred on it, "
             "flattened; the class is the phone said at the centre frame (20: `sil`, which "
-            "also holds the stop closures, and 19 phones). Features standardized with the "
-            "training split's statistics (for Gaussian RBMs); the test split holds out whole "
-            "speakers",
+            "also holds the stop closures, and 19 phones); a Gaussian RBM wants them "
+            "scaled with `normalize = standard`. The test split holds out whole speakers",
             (
                 ParamSpec("speakers", "int", "number of voices", 20, check=positive),
                 ParamSpec(
@@ -369,7 +418,6 @@ SOURCES: dict[str, Source] = {
             ),
             impl="netspec.data.speech:speech_frames",
             seeded=True,
-            standardized=True,
         ),
         Source(
             "spoken_digits",
@@ -559,16 +607,23 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             "csv",
-            "a CSV file with a header; `target` names the label column, the other "
-            "columns are features",
+            "a CSV file with a header; `target` names the label column (or a list of them, "
+            "each feeding the input of its name); columns headed `GROUP.NAME` feed the input "
+            "GROUP, a column named like an input feeds it, the other columns are `features`",
             (
                 ParamSpec("path", "str", "the file, relative to the spec"),
-                ParamSpec("target", "str", "the target column (none: features only)", None),
+                ParamSpec(
+                    "target",
+                    "any",
+                    "the target column, or a list of them (none: features only)",
+                    None,
+                    check=_column_names,
+                ),
                 *SPLIT,
             ),
-            fields=_files,
+            fields=_csv_fields,
             files=("path",),
-            impl="netspec.data.loading:from_csv",
+            impl="netspec.data.files:from_csv",
         ),
         Source(
             "npy",
@@ -582,6 +637,44 @@ SOURCES: dict[str, Source] = {
             fields=_files,
             files=("path", "target"),
             impl="netspec.data.loading:from_npy",
+        ),
+        Source(
+            "npz",
+            "a NumPy .npz archive (`np.savez`): each array feeds the input of its name, "
+            "samples along the first axis of every one",
+            (ParamSpec("path", "str", "the archive, relative to the spec"), *SPLIT),
+            fields=_npz_fields,
+            files=("path",),
+            impl="netspec.data.files:from_npz",
+        ),
+        Source(
+            "images",
+            "a folder of images in one subfolder per class (sorted names: the class ids), "
+            "as [C, height, width] pixels in [0, 1]",
+            (
+                ParamSpec("path", "str", "the folder, relative to the spec"),
+                ParamSpec("size", "shape", "[height, width] to resize to", (28, 28), check=_size),
+                ParamSpec("color", "bool", "RGB (3 channels); false: grey (1)", False),
+                *SPLIT,
+            ),
+            fields=_images,
+            files=("path",),
+            impl="netspec.data.images:images",
+        ),
+        Source(
+            "wavs",
+            "a folder of 16-bit PCM WAV clips in one subfolder per class (sorted names: the "
+            "class ids), as the `speech` source's [T, mels] log-mel frames (10 ms each; T the "
+            "longest clip's, shorter ones padded with silence); other rates are resampled to "
+            "16 kHz, stereo averaged",
+            (
+                ParamSpec("path", "str", "the folder, relative to the spec"),
+                _mels(24),
+                *SPLIT,
+            ),
+            fields=_wavs,
+            files=("path",),
+            impl="netspec.data.audio:wavs",
         ),
     )
 }
@@ -818,6 +911,7 @@ def pretrainable_kinds() -> tuple[str, ...]:
     return tuple(k.name for k in REGISTRY.values() if k.pretrain)
 
 
+NORMALIZE = ("none", "standard")
 GRAD_STATS_EVERY = 20  # a measured step costs ~1.6 plain ones: 1 in 20 adds a few per cent
 
 # Settings: `data`, `optimizer`, `schedule` and `method` take catalogue calls, `greedy` and
@@ -878,6 +972,14 @@ SCALARS: dict[str, ParamSpec] = {
             check=positive,
         ),
         ParamSpec(
+            "normalize",
+            "choice",
+            "how real feature inputs are scaled: `none` (as the source gives them), or "
+            "`standard` (each value less the training split's mean, over its standard deviation)",
+            "none",
+            NORMALIZE,
+        ),
+        ParamSpec(
             "grad_stats_every",
             "int",
             "the steps between measurements of each unit's gradient norm, update/weight ratio "
@@ -889,6 +991,6 @@ SCALARS: dict[str, ParamSpec] = {
 }
 
 DEFAULT_EPOCHS = 10
-SECTION_KEYS = ("data", "seed", "device", "precision", "grad_stats_every")
+SECTION_KEYS = ("data", "seed", "device", "precision", "normalize", "grad_stats_every")
 SHARED_KEYS = ("batch", "optimizer", "schedule", "epochs", "steps", "early_stop", "clip")
 STAGE_KEYS = ("greedy", "method", "freeze")

@@ -1,15 +1,28 @@
-"""Feed a data source's fields to a network's inputs: by name first, then by role (E503)."""
+"""Feed a data source's fields to a network's inputs: by name first, then by role (E503).
+
+The rule (grammar/README.md, "Binding data to inputs"): a field feeds the input of its name;
+a field that lists columns (a CSV's `features`) gives each column named like an input that no
+field names to that input; every field left feeds the inputs of its role (features: those read
+by units; a target: those read only by losses) that no field named: one whole, several real
+ones by consecutive slices that their sizes add up to. A field the user named (a target column
+of several, an archive's array) that feeds nothing is E503, as is an input that gets nothing.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from math import isqrt, prod
+from typing import TYPE_CHECKING
 
 from netspec.diagnostics.core import Diagnostic, error
 from netspec.ir import Graph, Node, Role
 from netspec.lang.source import Span
 from netspec.plan.catalog import FEATURES, SOURCES, TARGET, Field
 from netspec.types import TensorType
+
+if TYPE_CHECKING:
+    from netspec.plan.plans import DataPlan
 
 
 @dataclass(frozen=True)
@@ -22,6 +35,34 @@ class Binding:
     role: str  # features | target
     type: TensorType | None  # the field's type; None for files, known once loaded
     part: tuple[int, int] | None = None
+    columns: tuple[str, ...] = ()  # the CSV columns (or the NPZ array) it takes; (): all x
+    shown: str = ""  # how `netspec check` names the field
+
+
+def data_line(data: DataPlan, graph: Graph) -> str:
+    """`netspec check`'s line for a train section's data: the source, then what feeds what,
+    such as `data: csv("p.csv"): columns vitals.* (3) -> input vitals [3]`."""
+    path = data.params.get("path")
+    called = f'{data.source}("{os.path.basename(path)}")' if isinstance(path, str) else data.source
+    return f"data: {called}: {format_bindings(data.bindings, graph) or 'feeds no input'}"
+
+
+def format_bindings(bindings: tuple[Binding, ...], graph: Graph) -> str:
+    """What feeds which input, for `netspec check`: `column outcome -> input outcome class(2)`.
+
+    >>> from netspec.ir import Graph
+    >>> format_bindings((Binding("pixels", "x", "features", None),), Graph("n"))
+    'field pixels -> input x'
+    """
+    parts = []
+    for b in bindings:
+        shown = b.shown or f"field {b.field}"
+        if b.part is not None:
+            shown += f" values {b.part[0]}..{b.part[1] - 1}"
+        node = next((n for n in graph.nodes(Role.INPUT) if n.label == b.input), None)
+        kind = f" {node.type}" if node is not None and node.type is not None else ""
+        parts.append(f"{shown} -> input {b.input}{kind}")
+    return "; ".join(parts)
 
 
 def bind_data(
@@ -36,22 +77,44 @@ class _DataBinder:
         self.graph, self.source, self.span, self.diags = graph, source, span, diags
 
     def bind(self, fields: tuple[Field, ...]) -> tuple[Binding, ...]:
+        if not fields:  # a file that does not read: loading says why
+            return ()
         inputs = list(self.graph.nodes(Role.INPUT))
+        fields = _peeled(fields, [n.label for n in inputs])
+        labels = {n.label for n in inputs}
         free = [n for n in inputs if n.label not in {f.name for f in fields}]
-        bindings: list[Binding] = []
+        fed: dict[str, list[Binding]] = {}
+        for f in fields:  # those named like an input first, so the fields' order is no matter
+            if f.name in labels:
+                fed[f.name] = self._fit(f, [n for n in inputs if n.label == f.name])
         for f in fields:
-            takers = [n for n in inputs if n.label == f.name]
-            takers = takers or [n for n in free if _role(self.graph, n) == f.role]
+            if f.name in labels:
+                continue
+            if f.needed:
+                self._unused(f, free)
+                continue
+            takers = [n for n in free if _role(self.graph, n) == f.role]
             free = [n for n in free if n not in takers]
-            bindings += self._fit(f, takers)
+            fed[f.name] = self._fit(f, takers)
         for node in free:
             self._unfed(node, fields)
-        return tuple(bindings)
+        return tuple(b for f in fields for b in fed.get(f.name, []))
+
+    def _unused(self, f: Field, free: list[Node]) -> None:
+        names = ", ".join(f"`{n.label}`" for n in free)
+        self._error(
+            f"`{self.source}` gives {f.shown or f.name}, but `{self.graph.name}` has no input "
+            f"`{f.name}` to take it",
+            f"`{f.name}` feeds nothing",
+            [(n.span, "gets nothing") for n in free],
+            f"name the input that takes it `{f.name}`"
+            + (f" (inputs without data: {names})" if names else ""),
+        )
 
     def _fit(self, f: Field, takers: list[Node]) -> list[Binding]:
         if len(takers) == 1:
             self._check(f, takers[0])
-            return [Binding(f.name, takers[0].label, f.role, f.type)]
+            return [Binding(f.name, takers[0].label, f.role, f.type, None, f.columns, f.shown)]
         if not takers:
             if f.role == FEATURES:
                 self._error(
@@ -119,9 +182,28 @@ class _DataBinder:
 def _slices(f: Field, takers: list[Node], sizes: list[int]) -> list[Binding]:
     bindings, start = [], 0
     for node, size in zip(takers, sizes, strict=True):
-        bindings.append(Binding(f.name, node.label, f.role, f.type, (start, start + size)))
+        part = (start, start + size)
+        bindings.append(Binding(f.name, node.label, f.role, f.type, part, f.columns, f.shown))
         start += size
     return bindings
+
+
+def _peeled(fields: tuple[Field, ...], inputs: list[str]) -> tuple[Field, ...]:
+    """The fields with each listed feature column named like an input (that no field names)
+    made a field of its own, one real value a sample."""
+    named = {f.name for f in fields}
+    out: list[Field] = []
+    for f in fields:
+        own = [c for c in f.columns if c in inputs and c not in named]
+        if f.role != FEATURES or not own:
+            out.append(f)
+            continue
+        out += [Field(c, FEATURES, TensorType(()), (c,), shown=f"column {c}") for c in own]
+        rest = tuple(c for c in f.columns if c not in own)
+        if rest:
+            shown = f"columns {', '.join(rest[:4])}{', ...' * (len(rest) > 4)} ({len(rest)})"
+            out.append(replace(f, type=TensorType((len(rest),)), columns=rest, shown=shown))
+    return tuple(out)
 
 
 def _role(graph: Graph, node: Node) -> str:

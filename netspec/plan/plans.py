@@ -44,6 +44,7 @@ class DataPlan:
     fields: tuple[Field, ...]
     bindings: tuple[Binding, ...]  # empty when the network has errors of its own
     span: Span = field(default=NOWHERE, compare=False, repr=False)
+    normalize: str = "none"  # the section's `normalize`: none, or standard (netspec.data.scaling)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -113,6 +114,9 @@ class _SectionChecker(Checker):
         seed = value_of(vals, "seed")
         misplaced = any(s.key.text == "data" for stage in stages for s in stage.settings)
         data = self._data(train, own.get("data"), 0 if seed is FAILED else seed, misplaced)
+        normalize = value_of(vals, "normalize")
+        if data is not None and normalize is not FAILED:
+            data = replace(data, normalize=normalize)
         monitor = "val" if data is not None and data.val > 0 else "train"
         plans: list[StagePlan | None] = []
         for s in stages:
