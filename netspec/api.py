@@ -9,7 +9,7 @@ from pathlib import Path
 
 from netspec.build import overrides as overrides_
 from netspec.build.network import build, evaluate_lets
-from netspec.build.program import Program, gather
+from netspec.build.program import Program, Reader, gather
 from netspec.build.values import Env
 from netspec.check import check
 from netspec.diagnostics.core import Diagnostic, NetspecError, Severity, error
@@ -50,11 +50,13 @@ def compile(
     overrides: Mapping[str, str] | None = None,
     *,
     allow_paths: Sequence[str | Path] = (),
+    read: Reader | None = None,
 ) -> Compiled:
     """Parse, build and check a spec; raise NetspecError listing every error found.
 
     The spec reads (`use`, data files) only under its file's folder (the current directory for
-    a `<string>`) and under `allow_paths`.
+    a `<string>`) and under `allow_paths`; `read` (path -> text) replaces reading the files it
+    `use`s from the disk.
 
     >>> net = compile("network n { input x: [4]  y = x -> dense(3) }").network()
     >>> net.node("y").type, net.node("y").meta["params"]
@@ -63,7 +65,7 @@ def compile(
     sources = Sources()
     sources.add(file, text)
     module = parse_or_raise(text, file, sources)
-    return compile_module(module, sources, overrides, allow_paths=allow_paths)
+    return compile_module(module, sources, overrides, allow_paths=allow_paths, read=read)
 
 
 def compile_file(
@@ -96,9 +98,10 @@ def compile_module(
     overrides: Mapping[str, str] | None = None,
     *,
     allow_paths: Sequence[str | Path] = (),
+    read: Reader | None = None,
 ) -> Compiled:
     diags: list[Diagnostic] = []
-    program = gather(module, sources, diags, allow_paths=allow_paths)
+    program = gather(module, sources, diags, read, allow_paths=allow_paths)
     env = Env()
     overrides_.apply(program, overrides or {}, env, diags)
     evaluate_lets(list(program.lets.values()), env, diags)

@@ -22,6 +22,7 @@ import traceback
 import types
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +34,11 @@ from netspec.types import TensorType
 
 if TYPE_CHECKING:
     from netspec.api import Compiled
+    from netspec.backend.deploy import Scaling
+    from netspec.ir import Graph
 
-FORMATS = ("python", "onnx")
+FORMATS = ("python", "onnx", "pt2")
+SUFFIXES = {"python": ".py", "onnx": ".onnx", "pt2": ".pt2"}
 Weights = Mapping[str, torch.Tensor] | nn.Module
 
 
@@ -367,30 +371,100 @@ def export_onnx(
     sizes: Mapping[str, int] | None = None,
     dynamic: bool = True,
     opset: int | None = None,
+    module: nn.Module | None = None,
+    graph: Graph | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> Path:
-    """Export `lowered.model` (in eval mode) with `torch.onnx.export(..., dynamo=True)`.
+    """Export `module` (default `lowered.model`; in eval mode: dropout off, no loss heads) with
+    `torch.onnx.export(..., dynamo=True)`.
 
     Inputs and outputs are named as in the spec. The batch axis is dynamic, and so is every
     symbolic size of the inputs (T of `[T, N]`), unless the exporter refuses it: then that export
     is retried with the symbolic sizes fixed to `sizes` (default 16), with a warning. Traced
-    with a batch of 2 and random inputs of the declared types.
+    with a batch of 2 and random inputs of the declared types. Given the network's `graph`,
+    each node is annotated with its spec unit and `file:line`, and each output with the
+    symbolic sizes the spec declares (netspec.backend.deploy).
     """
     path = Path(path)
+    fixed = _export_onnx(lowered, path, sizes, dynamic, opset, module, graph, metadata)
+    if fixed:
+        warnings.warn(_fixed_note("ONNX", fixed), stacklevel=2)
+    return path
+
+
+def _export_onnx(
+    lowered: Lowered,
+    path: Path,
+    sizes: Mapping[str, int] | None,
+    dynamic: bool,
+    opset: int | None,
+    module: nn.Module | None,
+    graph: Graph | None,
+    metadata: Mapping[str, str] | None,
+) -> dict[str, int]:
+    """`export_onnx`; the symbolic sizes it had to fix (none when they stayed dynamic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sizes = {**dict.fromkeys(_symbols(lowered), 16), **(sizes or {})}
     args = tuple(_example(lowered.input_types[i], sizes) for i in lowered.model_inputs)
+    model = module if module is not None else lowered.model
+    fixed: dict[str, int] = {}
     try:
-        _onnx(lowered, path, args, _dynamic_shapes(lowered, symbols=dynamic), opset)
+        _onnx(model, lowered, path, args, _shapes(model, lowered, dynamic), opset)
     except Exception as exc:
+        _refuse_svd(exc)
         if not (dynamic and _symbols(lowered)):
             raise
-        warnings.warn(
-            f"ONNX export with dynamic {', '.join(sorted(_symbols(lowered)))} failed "
-            f"({type(exc).__name__}); exported with fixed sizes {sizes}",
-            stacklevel=2,
-        )
-        _onnx(lowered, path, args, _dynamic_shapes(lowered, symbols=False), opset)
-    return path
+        fixed = {k: sizes[k] for k in sorted(_symbols(lowered))}
+        _onnx(model, lowered, path, args, _shapes(model, lowered, False), opset)
+    if graph is not None:
+        from netspec.backend.deploy import annotate_onnx
+
+        annotate_onnx(path, lowered, graph, metadata, fixed)
+    return fixed
+
+
+def _fixed_note(what: str, fixed: Mapping[str, int]) -> str:
+    shown = ", ".join(f"{k} = {v}" for k, v in fixed.items())
+    return (
+        f"the {what} export could not keep {', '.join(fixed)} dynamic (the exporter "
+        f"specialises it), so it takes only {shown}"
+    )
+
+
+def _refuse_svd(exc: Exception) -> None:
+    """ONNX has no singular value decomposition (sparse coding's step size needs |D|_2): say
+    so in one line instead of the exporter's report."""
+    if "svd" in str(exc).lower():
+        raise ValueError(
+            "ONNX has no SVD operator (aten._linalg_svd), which sparse coding's |D|_2 needs; "
+            "export it with --format python or --format pt2"
+        ) from None
+
+
+def export_program(
+    lowered: Lowered,
+    path: str | Path,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    module: nn.Module | None = None,
+) -> tuple[Path, dict[str, int]]:
+    """`torch.export` the model (default `lowered.model`) with the dynamic axes ONNX gets, and
+    save it as a `.pt2` program; the path, and the symbolic sizes it had to fix (an `nn.GRU`
+    specialises its sequence length under torch.export)."""
+    from netspec.backend.deploy import export_pt2
+
+    sizes = {**dict.fromkeys(_symbols(lowered), 16), **(sizes or {})}
+    args = tuple(_example(lowered.input_types[i], sizes) for i in lowered.model_inputs)
+    model = module if module is not None else lowered.model
+    with _quiet_exporter():
+        try:
+            export_pt2(model, Path(path), args, _shapes(model, lowered, True))
+            return Path(path), {}
+        except Exception:
+            if not _symbols(lowered):
+                raise
+            export_pt2(model, Path(path), args, _shapes(model, lowered, False))
+            return Path(path), {k: sizes[k] for k in sorted(_symbols(lowered))}
 
 
 def _symbols(lowered: Lowered) -> set[str]:
@@ -411,6 +485,15 @@ def _example(t: TensorType, sizes: Mapping[str, int], batch: int = 2) -> torch.T
     return torch.rand(shape)
 
 
+def _shapes(model: nn.Module, lowered: Lowered, symbols: bool) -> tuple[Any, ...]:
+    """The dynamic axes for `model`'s signature: one per input, or, for a model that takes its
+    inputs as `*inputs` (a Standardized wrapper), one tuple of them."""
+    from netspec.backend.deploy import Standardized
+
+    shapes = _dynamic_shapes(lowered, symbols)
+    return (shapes,) if isinstance(model, Standardized) else shapes
+
+
 def _dynamic_shapes(lowered: Lowered, symbols: bool) -> tuple[dict[int, Any], ...]:
     from torch.export import Dim
 
@@ -426,13 +509,13 @@ def _dynamic_shapes(lowered: Lowered, symbols: bool) -> tuple[dict[int, Any], ..
 
 
 def _onnx(
+    model: nn.Module,
     lowered: Lowered,
     path: Path,
     args: tuple[torch.Tensor, ...],
-    dynamic_shapes: tuple[dict[int, Any], ...],
+    dynamic_shapes: tuple[Any, ...],
     opset: int | None,
 ) -> None:
-    model = lowered.model
     modes = [(m, m.training) for m in model.modules()]  # the root's modes may differ from its own
     big = sum(p.numel() * p.element_size() for p in model.parameters()) > 1 << 30
     model.eval()
@@ -473,20 +556,49 @@ def _quiet_exporter() -> Iterator[None]:
 
 
 # --- CLI -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Exported:
+    """An export written: its path, and the torch module it was made from (to check it)."""
+
+    path: Path
+    lowered: Lowered
+    reference: nn.Module
+    fixed: dict[str, int] = field(default_factory=dict)  # symbolic sizes it could not keep
+
+    def note(self, fmt: str) -> str:
+        return _fixed_note(fmt, self.fixed) if self.fixed else ""
+
+
 def run_export(
     compiled: Compiled,
     fmt: str,
     out: str | Path | None = None,
     checkpoint: str | Path | None = None,
     network: str | None = None,
+    scaling: Scaling | None = None,
 ) -> Path:
-    """`netspec export FILE --format python|onnx -o OUT [--checkpoint PATH]`.
+    """`netspec export FILE --format python|onnx|pt2 -o OUT [--checkpoint PATH]`; the path
+    written (see `export_network`)."""
+    return export_network(compiled, fmt, out, checkpoint, network, scaling).path
 
-    Lowers the network (the one a `train` section names, else the first, or `network`), loads
-    the checkpoint's weights into it if one is given (see `load_checkpoint`), and writes OUT
-    (default `<network>.py` or `<network>.onnx`). For `python` the weights are written beside OUT as
-    `<stem>.safetensors` when a checkpoint is given. Returns the path written.
+
+def export_network(
+    compiled: Compiled,
+    fmt: str,
+    out: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+    network: str | None = None,
+    scaling: Scaling | None = None,
+) -> Exported:
+    """Lower the network (`network`, else the one a `train` section names, else the first),
+    load the checkpoint's weights into it if one is given (see `load_checkpoint`), and write
+    OUT (default `<network>.py`, `.onnx` or `.pt2`). For `python` the weights are written
+    beside OUT as `<stem>.safetensors` when a checkpoint is given. ONNX and pt2 exports take
+    raw inputs: `scaling` (a run's `normalize = standard` statistics) is part of the graph.
     """
+    from netspec import __version__
+    from netspec.backend.deploy import deployable
+
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format `{fmt}`; formats: {', '.join(FORMATS)}")
     graph = compiled.network(network)
@@ -495,11 +607,21 @@ def run_export(
         from netspec.training.runs import load_weights
 
         load_weights(lowered.root, Path(checkpoint), graph.name)  # every misfit, not torch's dump
-    suffix = ".py" if fmt == "python" else ".onnx"
-    target = Path(out) if out is not None else Path(f"{graph.name}{suffix}")
+    target = Path(out) if out is not None else Path(f"{graph.name}{SUFFIXES[fmt]}")
     if fmt == "python":
-        return export_python(lowered, target, lowered.root if checkpoint is not None else None)
-    return export_onnx(lowered, target)
+        weights = lowered.root if checkpoint is not None else None
+        return Exported(export_python(lowered, target, weights), lowered, lowered.model)
+    module = deployable(lowered, scaling)
+    if fmt == "pt2":
+        path, fixed = export_program(lowered, target, module=module)
+        return Exported(path, lowered, module, fixed)
+    metadata = {
+        "netspec.version": __version__,
+        "netspec.spec": compiled.sources.files()[0],
+        "netspec.scaled_inputs": ", ".join(sorted(scaling or {})) or "none",
+    }
+    fixed = _export_onnx(lowered, target, None, True, None, module, graph, metadata)
+    return Exported(target, lowered, module, fixed)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:

@@ -25,6 +25,7 @@ import torch
 from netspec.api import Compiled
 from netspec.backend.lower import Lowered
 from netspec.data.loading import Dataset
+from netspec.data.scaling import write_normalization
 from netspec.diagnostics.core import did_you_mean
 from netspec.diagnostics.failure import Failure
 from netspec.plan.plans import StagePlan, TrainPlan
@@ -77,6 +78,7 @@ class TrainOptions:
     quiet: bool = False
     overrides: Mapping[str, str] = field(default_factory=dict)  # the --set values, for the record
     skip_stages: tuple[str, ...] = ()  # names of `train` stages to leave out (--skip-stage)
+    allow_paths: tuple[str, ...] = ()  # the --allow-path folders, so the run can be rebuilt
     argv: Sequence[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -304,7 +306,10 @@ def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
             sizes = {n: len(session.splits.get(n, [[]])[0]) for n in SPLITS}
             manifest = runs.manifest(settings, plan, sizes, options.argv)
             manifest["processes"] = session.world.size
+            manifest["source"] = _source(run, compiled, options)
+            manifest["normalize"] = plan.data.normalize
             runs.write_json(run / "manifest.json", manifest)
+            write_normalization(run, session.dataset.normalization)
         return None
     run = options.resume
     manifest = runs.read_manifest(run)
@@ -325,6 +330,7 @@ def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
         session.attach(run, keep=None)
         if session.main:
             runs.write_spec(run, text, file, options.overrides)
+            manifest["source"] = _source(run, compiled, options)
             runs.write_json(run / "manifest.json", manifest)
         return None
     ckpt = runs.resumable(runs.load_checkpoint(last))
@@ -336,6 +342,13 @@ def _open_run(session: Session, compiled: Compiled) -> Checkpoint | None:
     if session.main:
         runs.write_json(run / "manifest.json", manifest)
     return ckpt
+
+
+def _source(run: Path, compiled: Compiled, options: TrainOptions) -> dict[str, Any]:
+    """Copy the spec and its `use`d files into the run: `netspec eval RUN` rebuilds from them."""
+    from netspec.training.run_spec import source_record
+
+    return source_record(run, compiled, options.overrides, options.allow_paths)
 
 
 def _settings(session: Session, file: str, compiled: Compiled) -> dict[str, Any]:
