@@ -27,6 +27,8 @@ from netspec.ir import Graph, Role
 from netspec.lang.collector import collector_paused
 from netspec.lang.parser import parse
 from netspec.lang.printer import format_module
+from netspec.lang.source import Sources
+from netspec.plan.databind import data_line
 from netspec.plan.resources import estimate
 from netspec.plan.resources import warning as memory_warning
 from netspec.views import explain
@@ -58,7 +60,7 @@ class _Parser(argparse.ArgumentParser):
 
 # Commands that only compile and print: the cycle collector is paused while they run, and the
 # program exits without freeing their objects one by one (see `program`).
-COMPILE_ONLY = frozenset({"check", "explain", "draw", "fmt"})
+COMPILE_ONLY = frozenset({"check", "explain", "draw", "fmt", "diff"})
 
 
 def program() -> NoReturn:
@@ -265,9 +267,13 @@ def _parser() -> argparse.ArgumentParser:
     fmt.set_defaults(run=_fmt)
     _train_parser(sub)
     _eval_parser(sub)
+    _diff_parser(sub)
     _export_parser(sub)
     _sample_parser(sub)
+    _predict_parser(sub)
+    _lsp_parser(sub)
     _compare_parser(sub)
+    _completion_parser(sub)
     return parser
 
 
@@ -356,13 +362,21 @@ def _eval_parser(sub: Any) -> None:
         "eval",
         help="evaluate a checkpoint on a split of the spec's data",
         description="Load a checkpoint's model (last.safetensors or best.safetensors) and print "
-        "each loss head's metrics on a split of the data of FILE's `train` section.",
+        "each loss head's metrics on a split of the data of FILE's `train` section. Given a run "
+        "folder, evaluate its last checkpoint with the spec, --set values and seed it was "
+        "trained with.",
     )
-    _spec_options(ev)
-    ev.add_argument("--checkpoint", metavar="PATH", required=True, help="a .safetensors file")
+    _spec_options(ev, RUN_OR_FILE)
+    ev.add_argument("--checkpoint", metavar="PATH", help=CHECKPOINT_HELP)
     ev.add_argument("--split", choices=("test", "val", "train"), default="test")
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: the spec's")
     ev.set_defaults(run=_eval)
+
+
+RUN_OR_FILE = "a .net file (`-` for stdin), or a run folder that `netspec train` wrote"
+CHECKPOINT_HELP = (
+    "a .safetensors file (needed with a FILE); for a run folder `last` (default) or `best`"
+)
 
 
 def _spec_options(p: argparse.ArgumentParser, what: str = "a .net file (`-` for stdin)") -> None:
@@ -475,6 +489,54 @@ def _compile(args: argparse.Namespace) -> Compiled:
     return compile(text, file, overrides, allow_paths=args.allow_path)
 
 
+def _target(args: argparse.Namespace, trained: bool) -> tuple[Compiled, Path | None]:
+    """What eval, export, sample and predict work on: FILE compiled as given, or a run folder's
+    own copy of its spec, compiled with its --set values; then `args.network` names one
+    network and, for a run, `args.checkpoint` one of its checkpoints."""
+    folder = Path(args.file)
+    if args.file == "-" or not (folder / "manifest.json").is_file():
+        compiled = _compile(args)
+        args.network = _main_network(compiled, args, trained)
+        return compiled, None
+    from netspec.training.run_spec import compile_run
+
+    spec = compile_run(folder, _overrides(args))  # RunSpecError, NetspecError: reported
+    if args.network not in (None, spec.network):
+        raise _Usage(
+            f"the run in {folder} trained network `{spec.network}`, not `{args.network}`",
+            code="E761",
+            help="leave --network out: a run folder names its network",
+        )
+    args.network = spec.network
+    args.run_seed = spec.manifest.get("seed")  # the data split the run was measured on
+    chosen = getattr(args, "checkpoint", None) or "last"
+    if chosen in ("last", "best"):
+        args.checkpoint = str(folder / "checkpoints" / f"{chosen}.safetensors")
+    return spec.compiled, folder
+
+
+def _main_network(compiled: Compiled, args: argparse.Namespace, trained: bool) -> str | None:
+    """The network meant: --network, else the only one (`trained`: the only one with a `train`
+    section; otherwise the only network, or the only trained one). Several: E760."""
+    if args.network is not None:
+        _networks(compiled, args)  # an unknown name is a usage error listing the networks
+        return str(args.network)
+    if trained:
+        names = list(compiled.trains)
+    elif len(compiled.networks) > 1 and len(compiled.trains) == 1:
+        return next(iter(compiled.trains))
+    else:
+        names = list(compiled.networks)
+    if len(names) <= 1:
+        return names[0] if names else None
+    what = "networks with a `train` section" if trained else "networks"
+    raise _Usage(
+        f"{args.file} has {len(names)} {what} ({', '.join(names)}); which one is meant?",
+        code="E760",
+        help=f"name it with --network, e.g. --network {names[0]}",
+    )
+
+
 def _networks(compiled: Compiled, args: argparse.Namespace) -> list[Graph]:
     if args.network is None:
         return list(compiled.networks.values())
@@ -492,8 +554,10 @@ def _check(args: argparse.Namespace) -> int:
     if problems:  # the data files break their contracts: reported as spec errors are, exit 1
         raise NetspecError(problems, compiled.sources)
     for graph in _networks(compiled, args):
-        found = estimate(graph, compiled.trains.get(graph.name))
-        print(_table(graph) + f"  {found.summary()}\n")
+        train = compiled.trains.get(graph.name)
+        found = estimate(graph, train)
+        data = "" if train is None else "  " + data_line(train.data, graph) + "\n"
+        print(_table(graph) + data + f"  {found.summary()}\n")
         too_big = memory_warning(graph, found)
         if too_big is not None:  # a warning: the spec is valid, the exit status stays 0
             _report(NetspecError([too_big], compiled.sources), args)
@@ -784,7 +848,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         _resumed(args)
     compiled = _compile(args)  # spec errors stop here, before torch is imported
-    _networks(compiled, args)  # an unknown --network is a usage error, as for the other commands
+    args.network = _main_network(compiled, args, trained=True)  # unknown or ambiguous: exit 2
     from netspec.training.run import SkipError, TrainOptions, train
 
     options = TrainOptions(
@@ -804,6 +868,7 @@ def _train(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         overrides=_overrides(args),
         skip_stages=tuple(args.skip_stage),
+        allow_paths=tuple(args.allow_path),
         argv=args.argv,
     )
     try:
@@ -852,13 +917,14 @@ def _summary(result: Any, quiet: bool) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    compiled = _compile(args)
-    _networks(compiled, args)
+    compiled, _ = _target(args, trained=True)
     _require_checkpoint(args.checkpoint)
     from netspec.training.progress import metrics_table, scores_table
     from netspec.training.run import TrainOptions, evaluate_checkpoint
 
-    options = TrainOptions(network=args.network, device=args.device, quiet=True)
+    options = TrainOptions(
+        network=args.network, device=args.device, seed=getattr(args, "run_seed", None), quiet=True
+    )
     # TrainError and RunError are Failures: _command reports them (exit 1)
     scored = evaluate_checkpoint(compiled, Path(args.checkpoint), args.split, options)
     if scored.scores:  # no loss heads: the pretrained units' objectives, on every split
@@ -870,7 +936,13 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _require_checkpoint(path: str) -> None:
+def _require_checkpoint(path: str | None) -> None:
+    if path is None:
+        raise _Usage(
+            "a spec file needs --checkpoint PATH (the weights to use)",
+            code="E742",
+            help="name a run's checkpoints/last.safetensors, or give the run folder itself",
+        )
     if Path(path).is_dir():
         raise _Usage(
             f"{path} is a folder, not a checkpoint",
@@ -888,34 +960,147 @@ def _require_checkpoint(path: str) -> None:
 def _export_parser(sub: Any) -> None:
     export = sub.add_parser(
         "export",
-        help="write the network as a standalone PyTorch module or as ONNX",
-        description="Write the network as one Python file that needs only torch (with its "
-        "weights beside it as .safetensors when a checkpoint is given), or as ONNX through the "
-        "dynamo exporter with a dynamic batch axis.",
+        help="write the network as PyTorch code, ONNX or a torch.export program",
+        description="Write the network for inference (dropout off, no loss heads): as one Python "
+        "file that needs only torch (with its weights beside it as .safetensors when a "
+        "checkpoint is given), as ONNX through the dynamo exporter (dynamic batch and sequence "
+        "axes, each node annotated with its spec unit and file:line), or as a torch.export "
+        "program (.pt2). ONNX and pt2 exports of a run that scaled its inputs scale them inside, "
+        "so they take raw inputs.",
     )
-    _spec_options(export)
-    export.add_argument("--format", choices=("python", "onnx"), default="python")
-    export.add_argument("-o", "--output", metavar="OUT", help="default: NETWORK.py or NETWORK.onnx")
-    export.add_argument("--checkpoint", metavar="PATH", help="weights: a .safetensors checkpoint")
+    _spec_options(export, RUN_OR_FILE)
+    export.add_argument("--format", choices=("python", "onnx", "pt2"), default="python")
+    export.add_argument(
+        "-o", "--output", metavar="OUT", help="default: NETWORK.py, NETWORK.onnx or NETWORK.pt2"
+    )
+    export.add_argument(
+        "--check",
+        action="store_true",
+        help="run the written export against the torch model on random inputs of new sizes",
+    )
+    export.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="weights: a .safetensors checkpoint; for a run folder `last` (default) or `best`",
+    )
     export.set_defaults(run=_export)
 
 
 def _export(args: argparse.Namespace) -> int:
-    compiled = _compile(args)
-    _networks(compiled, args)
+    compiled, _ = _target(args, trained=False)
     if args.checkpoint is not None:
         _require_checkpoint(args.checkpoint)
-    from netspec.backend.export import run_export
+    from netspec.backend.deploy import check_export
+    from netspec.backend.export import export_network
 
+    scaling = _scaling(args.checkpoint)
     try:
-        out = run_export(compiled, args.format, args.output, args.checkpoint, args.network)
+        done = export_network(
+            compiled, args.format, args.output, args.checkpoint, args.network, scaling
+        )
+        checked = (
+            check_export(args.format, done.path, done.reference, done.lowered, fixed=done.fixed)
+            if args.check
+            else None
+        )
     except Failure:
         raise  # a checkpoint's own diagnostic (CheckpointError is a ValueError too)
     except OSError as exc:  # the output path: its folder cannot be made, or it cannot be written
         raise _unwritable(args.output or exc.filename or "the output", exc) from None
     except (ValueError, RuntimeError) as exc:
         raise Failure(str(exc), code="E751") from None
-    print(f"wrote {out}")
+    scaled = f" (inputs scaled inside: {', '.join(sorted(scaling))})" if scaling else ""
+    print(f"wrote {done.path}{scaled if args.format != 'python' else ''}")
+    if done.fixed:
+        print(f"note: {done.note(args.format)}")
+    if scaling and args.format == "python":
+        print(f"note: the Python module takes scaled inputs; the statistics are in {_stats(args)}")
+    if checked is None:
+        return 0
+    print(checked.describe())
+    if not checked.ok:
+        raise Failure(
+            f"the {args.format} export does not compute what the torch model does",
+            code="E751",
+            help="please report it, with the spec: an exporter changed the computation",
+        )
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> Path:
+    """Where the run a checkpoint belongs to keeps its input scaling."""
+    from netspec.data.scaling import FILE
+
+    return Path(args.checkpoint).parent.parent / FILE
+
+
+def _scaling(checkpoint: str | None) -> dict[str, Any]:
+    """The input scaling of the run a checkpoint belongs to (`RUN/checkpoints/x.safetensors`):
+    its weights were trained on scaled inputs, so an export scales them too."""
+    if checkpoint is None:
+        return {}
+    from netspec.data.scaling import read_normalization
+
+    return dict(read_normalization(Path(checkpoint).parent.parent))
+
+
+# --- predict --------------------------------------------------------------------------------------
+
+
+def _predict_parser(sub: Any) -> None:
+    predict = sub.add_parser(
+        "predict",
+        help="run a trained network on new samples and write its predictions",
+        description="Read samples (CSV rows on stdin or --input FILE; or an .npy / .npz of "
+        "arrays named after the inputs), scale them as the run did, run the network and write "
+        "one CSV row per sample: a class output's class and probabilities (y, y.p0, ...), "
+        "other outputs' values (y.0, ...). `-o out.npz` writes arrays instead, for outputs "
+        "with several axes.",
+    )
+    _spec_options(predict, RUN_OR_FILE)
+    predict.add_argument("--checkpoint", metavar="PATH", help=CHECKPOINT_HELP)
+    predict.add_argument(
+        "--input", metavar="PATH", help="the samples: .csv, .npy or .npz (default: CSV on stdin)"
+    )
+    predict.add_argument(
+        "-o", "--output", metavar="OUT", help="a .csv or .npz file (default: CSV on stdout)"
+    )
+    predict.set_defaults(run=_predict)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    compiled, run = _target(args, trained=False)
+    if not compiled.networks:
+        raise _Usage("the file defines no network to run", code="E736")
+    _require_checkpoint(args.checkpoint)
+    if args.output and not args.output.endswith((".csv", ".npz")):
+        raise _Usage(f"cannot write `{args.output}`: predict writes .csv or .npz", code="E741")
+    from netspec.backend.deploy import deployable
+    from netspec.backend.lower import lower
+    from netspec.backend.predict import predict, read_samples, write_csv, write_npz
+    from netspec.training.runs import load_weights
+
+    graph = compiled.network(args.network)
+    lowered = lower(graph, compiled.sources)
+    load_weights(lowered.root, Path(args.checkpoint), graph.name)
+    skip = [i for i in lowered.inputs if i not in lowered.model_inputs]
+    if run is not None:  # the label columns of the run's own CSV may be left in
+        params = json.loads((run / "manifest.json").read_text()).get("data", {}).get("params", {})
+        skip += [str(v) for k, v in params.items() if "target" in k and isinstance(v, str)]
+    samples = read_samples(args.input, sys.stdin, lowered, skip)  # PredictError: exit 1
+    found = predict(deployable(lowered, _scaling(args.checkpoint)), lowered, graph, samples)
+    try:
+        if args.output and args.output.endswith(".npz"):
+            write_npz(found, Path(args.output))
+        elif args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                write_csv(found, out)
+        else:
+            write_csv(found, sys.stdout)
+    except OSError as exc:
+        raise _unwritable(args.output, exc) from None
+    if args.output:
+        print(f"wrote {len(found)} predictions to {args.output}")
     return 0
 
 
@@ -931,8 +1116,8 @@ def _sample_parser(sub: Any) -> None:
         "hidden states drawn from the layer above, then visible means) to the network input, "
         "and write the input means as a grid of images (or curves) to a PNG.",
     )
-    _spec_options(sample)
-    sample.add_argument("--checkpoint", metavar="PATH", required=True, help="a .safetensors file")
+    _spec_options(sample, RUN_OR_FILE)
+    sample.add_argument("--checkpoint", metavar="PATH", help=CHECKPOINT_HELP)
     sample.add_argument(
         "-o", "--output", metavar="OUT", default="samples.png", help="default: samples.png"
     )
@@ -958,8 +1143,7 @@ def _sample_parser(sub: Any) -> None:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    compiled = _compile(args)
-    _networks(compiled, args)
+    compiled, _ = _target(args, trained=False)
     if not compiled.networks:
         raise _Usage("the file defines no network to sample from", code="E736")
     _require_checkpoint(args.checkpoint)
@@ -986,6 +1170,76 @@ def _sample(args: argparse.Namespace) -> int:
         f"`{graph.node(samples.stack.top).label}`"
     )
     return 0
+
+
+# --- diff ---------------------------------------------------------------------------------------
+
+
+def _diff_parser(sub: Any) -> None:
+    diff = sub.add_parser(
+        "diff",
+        help="what changed between two specs: units, shapes, parameters, training",
+        description="Compare a network of FILE with the one of OTHER: units added, removed, "
+        "renamed and changed (arguments, wiring, output shapes, parameter counts), inputs, "
+        "outputs and losses, and the train settings and stages. Units are matched by name.",
+    )
+    _spec_options(diff, "the spec before (`-` for stdin)")
+    diff.add_argument("other", metavar="OTHER", help="the spec after; --set applies to both")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument(
+        "--draw", metavar="OUT", help="also draw OTHER's network with the changes coloured"
+    )
+    diff.add_argument(
+        "--exit-code", action="store_true", help="exit 1 when the specs differ (as git diff)"
+    )
+    diff.set_defaults(run=_diff)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from netspec.views.diff import diff
+    from netspec.views.diff_render import highlighter, render_diff
+
+    if args.draw and _format_of(args.draw) is None:
+        known = ".svg, .png, .jpeg, .pdf or .dot"
+        raise _Usage(f"cannot write `{args.draw}`: --draw writes {known}", code="E741")
+    compiled = _compile_both(args)
+    for each in compiled:
+        _networks(each, args)  # an unknown --network is a usage error listing the networks
+        if not each.networks:
+            raise _Usage("the file defines no network to compare", code="E736")
+    found = diff(*compiled, args.network)
+    sys.stdout.write(render_diff(found, args.format, _color(args, sys.stdout)))
+    if args.draw:
+        fmt = _format_of(args.draw) or "svg"
+        dot = draw(compiled[1], args.network, decorate=highlighter(found), caption=False)
+        assert isinstance(dot, str)
+        _write(args.draw, render(dot, fmt))  # a RenderError is a Failure (exit 1)
+        print(f"wrote {args.draw}", file=sys.stderr)  # stdout stays the diff
+    return 1 if args.exit_code and not found.is_empty else 0
+
+
+def _compile_both(args: argparse.Namespace) -> tuple[Compiled, Compiled]:
+    """FILE and OTHER compiled alike; the errors of both, when either has any."""
+    done: list[Compiled] = []
+    errors: list[NetspecError] = []
+    for file in (args.file, args.other):
+        try:
+            done.append(_compile(argparse.Namespace(**{**vars(args), "file": file})))
+        except NetspecError as exc:
+            errors.append(exc)
+    if errors:
+        raise NetspecError(
+            [d for exc in errors for d in exc.diagnostics], _joined([e.sources for e in errors])
+        )
+    return done[0], done[1]
+
+
+def _joined(every: list[Sources]) -> Sources:
+    joined = Sources()
+    for sources in every:
+        for file in sources.files():
+            joined.add(file, sources.text(file) or "")
+    return joined
 
 
 # --- compare --------------------------------------------------------------------------------------
@@ -1018,6 +1272,62 @@ def _compare(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise _unwritable(args.output, exc) from None
     print(f"wrote {args.output}")
+    return 0
+
+
+# --- completion -----------------------------------------------------------------------------------
+
+
+def _completion_parser(sub: Any) -> None:
+    from netspec.completion import SHELLS  # the standard library only: start-up stays fast
+
+    completion = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Print a static completion script for SHELL: subcommands, options, their "
+        "choices and .net files complete on TAB without starting Python. For bash: "
+        "`netspec completion bash > ~/.local/share/bash-completion/completions/netspec`.",
+    )
+    completion.add_argument("shell", metavar="SHELL", choices=SHELLS, help="bash, zsh or fish")
+    completion.set_defaults(run=_completion)
+
+
+def _completion(args: argparse.Namespace) -> int:
+    from netspec.completion import script
+    from netspec.starters import ALIASES, starters
+
+    concepts = sorted({*starters(), *ALIASES})
+    sys.stdout.write(script(args.shell, _parser(), {"new": concepts}))
+    return 0
+
+
+# --- lsp ------------------------------------------------------------------------------------------
+
+
+def _lsp_parser(sub: Any) -> None:
+    lsp = sub.add_parser(
+        "lsp",
+        help="run the language server on stdio for editors",
+        description="Speak the Language Server Protocol on stdin and stdout: diagnostics as "
+        "you type, hover with shapes and equations, go to definition, completion and quick "
+        "fixes for .net files. Needs the `lsp` extra.",
+    )
+    lsp.set_defaults(run=_lsp)
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    try:
+        from netspec.editor.server import serve
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").partition(".")[0]
+        if package not in ("pygls", "lsprotocol"):
+            raise
+        raise Failure(
+            f"the language server needs the `{package}` package, which is not installed",
+            code="E753",
+            help="install the `lsp` extra: pip install 'netspec[lsp]'",
+        ) from None
+    serve()
     return 0
 
 

@@ -138,6 +138,11 @@ def _manifest(edit: Callable[[dict[str, object]], None]) -> Setup:
     return setup
 
 
+def _edited_source(case: Path, run: Path) -> None:
+    copy = _copy_run(case, run) / "source" / "spec.net"
+    copy.write_text(copy.read_text().replace("dense(8,", "dense(7,"))
+
+
 def _truncate_last(case: Path, run: Path) -> None:
     _truncate(case / "run" / "checkpoints" / "last.safetensors")
 
@@ -381,6 +386,64 @@ CASES: list[Case] = [
         2,
         "run",
         files={"spec.net": SPEC},
+        setup=_run,
+    ),
+    C(
+        "eval_no_checkpoint",
+        "eval of a spec file with no checkpoint named",
+        "eval spec.net",
+        2,
+        "--checkpoint",
+        files={"spec.net": SPEC},
+    ),
+    C(
+        "export_which_network",
+        "export of a file with two untrained networks and no --network",
+        "export two.net",
+        2,
+        "--network",
+        files={"two.net": NET + NET.replace("network tiny", "network other")},
+    ),
+    C(
+        "eval_run_other_network",
+        "eval of a run folder with --network naming another network",
+        "eval run --network other",
+        2,
+        "tiny",
+        setup=_run,
+    ),
+    C(
+        "eval_run_without_source",
+        "eval of a run folder whose manifest records no copy of its spec",
+        "eval run",
+        1,
+        "no copy of its spec",
+        setup=_manifest(lambda m: m.pop("source")),
+    ),
+    C(
+        "eval_run_edited_source",
+        "eval of a run folder whose copy of its spec was edited",
+        "eval run",
+        1,
+        "spec_sha256",
+        setup=_edited_source,
+    ),
+    C(
+        "predict_not_a_number",
+        "predict of CSV rows with a cell that is not a number",
+        "predict run --input rows.csv",
+        1,
+        "rows.csv:3:2",
+        files={"rows.csv": "a,b,c,d\n1,2,3,4\n5,six,7,8\n"},
+        setup=_run,
+    ),
+    C(
+        "predict_wrong_width",
+        "predict of CSV rows with too few values for the input",
+        "predict run --input rows.csv",
+        1,
+        "takes 4",
+        files={"rows.csv": "1,2,3\n"},
         setup=_run,
     ),
     C(

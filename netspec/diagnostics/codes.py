@@ -243,8 +243,21 @@ CODES: dict[str, Code] = {
     ),
     "E503": Code(
         "data does not fit the network",
-        "The data source's fields do not match the network's inputs by name, or their shapes or "
-        "label types differ.",
+        "A data source gives named fields, and each feeds a network input. The rule: a field "
+        "feeds the input of its name; a CSV column left over (not a target, not in a group) "
+        "named exactly like an input feeds that input; every other field feeds the inputs of "
+        "its role that no field named (features: inputs read by units; a target: inputs read "
+        "only by losses), several real ones by consecutive slices when their sizes add up. A "
+        "CSV's fields: each `target=` column (one name or a list), each group of columns headed "
+        "`GROUP.NAME` (field GROUP, in the header's order), and `features`, the rest. An NPZ "
+        "archive's fields are its arrays, an image or WAV folder's `image`/`sound` and `label`. "
+        "For example, with the header `vitals.hr,vitals.bp,age,stay,outcome` and "
+        '`csv("patients.csv", target=["stay", "outcome"])`, the inputs `vitals: [2]`, '
+        "`age: [1]`, `stay: real` and `outcome: class(2)` are fed by name. This error says "
+        "that an input gets nothing, that a field the user named (a target column of several, "
+        "an array) feeds no input, that several inputs could take one field, or that a field's "
+        "shape or label type differs from its input's (the help line gives the declaration "
+        "that fits). `netspec check` prints what feeds what on its `data:` line.",
     ),
     "E504": Code(
         "bad stage reference",
@@ -397,6 +410,16 @@ CODES: dict[str, Code] = {
         "and `--skip-stage` of the run it continues; leave them out to take them from its "
         "manifest.",
     ),
+    "E708": Code(
+        "cannot rebuild the run from its folder",
+        "`netspec eval RUN` (and export, sample, predict) compile the spec again from the run "
+        "folder's own copy: every file the run read, under `source/`, with the `--set` values "
+        "and allowed folders recorded in manifest.json. The run was written by a netspec that "
+        "kept no such copy, or the copy was edited or removed since (its digest no longer "
+        "matches the manifest's `spec_sha256`). For an old run, name the spec and checkpoint "
+        "instead: `netspec eval SPEC --checkpoint RUN/checkpoints/last.safetensors` with the "
+        "run's `--set` values.",
+    ),
     "E710": Code(
         "cannot write a file of the run",
         "Writing a checkpoint, the manifest, the metrics or another file of the run failed: a "
@@ -527,8 +550,10 @@ CODES: dict[str, Code] = {
     ),
     "E742": Code(
         "no such checkpoint",
-        "`--checkpoint PATH` names no file. A run's checkpoints are `last.safetensors` and "
-        "`best.safetensors` in its run folder. Exit status 2.",
+        "`--checkpoint PATH` names no file, or a spec file was given without one. A run's "
+        "checkpoints are `last.safetensors` and `best.safetensors` in its run folder; given "
+        "the run folder itself (`netspec eval RUN`), `--checkpoint` is `last` (the default) or "
+        "`best`. Exit status 2.",
     ),
     "E743": Code(
         "not a run folder to resume",
@@ -582,6 +607,36 @@ CODES: dict[str, Code] = {
         "Under torchrun each process trains on a GPU of its own; this machine has fewer GPUs "
         "than processes per machine. Start at most that many (`torchrun --nproc_per_node`), or "
         "train on the CPU with `--device cpu`. Exit status 1.",
+    ),
+    "E753": Code(
+        "the language server is not installed",
+        "`netspec lsp` runs a language server on pygls and lsprotocol, which the plain install "
+        "leaves out: install the `lsp` extra, `pip install 'netspec[lsp]'`, then point the "
+        "editor's LSP client at `netspec lsp` (it speaks over stdin and stdout). Exit status 1.",
+    ),
+    "E760": Code(
+        "which network is meant?",
+        "The file defines several networks and the command works on one: `train` and `eval` "
+        "need `--network` when more than one network has a `train` section; `export`, `sample` "
+        "and `predict` need it when there are several networks, unless exactly one of them is "
+        "trained. netspec does not guess by order. Name it with `--network NAME`. Exit "
+        "status 2.",
+    ),
+    "E761": Code(
+        "a run folder fixes the network",
+        "A run folder given to `eval`, `export`, `sample` or `predict` is rebuilt as it was "
+        "trained, which names its network; `--network` names another one. Leave `--network` "
+        "out, or name the spec file instead of the run. Exit status 2.",
+    ),
+    "E762": Code(
+        "cannot read the samples to predict",
+        "`netspec predict` reads one sample per CSV row (the input's values in order; with "
+        "several inputs, columns named `x.0`, `x.1`, ... after each input `x`), or an .npy "
+        "(the one input) or .npz (arrays named after the inputs), with the samples first. The "
+        "file cannot be read, a cell is not a number, a row has the wrong number of values, a "
+        "column or array is missing, an array has the wrong shape, or an output with several "
+        "axes per sample was asked for as CSV (write `-o out.npz`). The message names the "
+        "place. Exit status 1.",
     ),
     "E750": Code(
         "training cannot go on",
