@@ -250,3 +250,42 @@ def test_manifest_records_the_scaling(wine_run: tuple[Path, float]) -> None:
     run, _ = wine_run
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["normalize"] == "standard"
+
+
+PATIENTS = """network patients {
+    input vitals: [2]
+    input age: [1]
+    input outcome: class(2)
+    h = concat(vitals, age) -> dense(4, act=relu)
+    p = softmax(h, 2)
+    loss cross_entropy(p, outcome)
+}
+
+train patients {
+    data = csv("patients.csv", target="outcome", test=0.25)
+    normalize = standard
+    steps = 2
+}
+"""
+
+
+def test_predict_takes_the_training_csv_rows_of_a_several_input_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    lines = ["vitals.hr,vitals.bp,age,outcome"] + [
+        f"{rng.normal(70, 10):.1f},{rng.normal(120, 15):.1f},{rng.integers(20, 90)},{k % 2}"
+        for k in range(40)
+    ]
+    Path("patients.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    Path("p.net").write_text(PATIENTS, encoding="utf-8")
+    assert main(["train", "p.net", "--run-dir", "run", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "run", "--input", "patients.csv"]) == 0  # the labels are left out
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "p,p.p0,p.p1" and len(table) == 41
+    Path("few.csv").write_text("vitals.hr,age\n70,40\n", encoding="utf-8")
+    assert main(["predict", "run", "--input", "few.csv"]) == 1
+    err = capsys.readouterr().err
+    assert "E762" in err and "input `vitals` takes 2 values, but 1 column is named" in err

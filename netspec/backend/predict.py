@@ -2,7 +2,8 @@
 
 Rows come as CSV (a file or stdin), or arrays as `.npy` (the one input) or `.npz` (arrays named
 after the inputs). A CSV row is one sample: with one input `x: [n]`, its n numbers, in order;
-with several inputs, columns named `x.0`, `x.1`, ... (and `t` for a scalar input `t`). A header
+with several inputs, a header naming each input's columns `x.0`, `x.1`, ... or `x.NAME` as a
+training CSV's groups are (and `t` for an input `t` of one value). A header
 row is optional with one input; its columns named after the network's other inputs or the run's
 targets (labels left in the file) are left out. Inputs are scaled as the run scaled them.
 
@@ -175,16 +176,22 @@ def _columns(
         )
     found = {}
     for inp, size in sizes.items():
-        wanted = _names(inp, size)
-        missing = [w for w in wanted if w not in header]
-        if missing:
-            more = ", ..." if len(missing) > 3 else ""
-            span = f"{wanted[0]} ... {wanted[-1]}" if size > 1 else wanted[0]
+        # `x` alone, or `x.0`, `x.1`, ... or the training CSV's own `x.hr`, `x.bp`, in order
+        picked = [c for c, col in enumerate(header) if col == inp or col.startswith(f"{inp}.")]
+        if len(picked) != size:
+            had = ", ".join(header[c] for c in picked) or "none"
             raise PredictError(
-                f"{name} has no column {', '.join(missing[:3])}{more} for input `{inp}`",
-                help=f"input `{inp}` takes columns {span}",
+                f"{name}: input `{inp}` takes {size} value{'s' * (size != 1)}, but "
+                f"{len(picked)} {'column is' if len(picked) == 1 else 'columns are'} named for "
+                f"it ({had})",
+                help=f"name its columns {inp}"
+                + (
+                    f".0 ... {inp}.{size - 1} (or {inp}.NAME, as in the training CSV)"
+                    if size > 1
+                    else ""
+                ),
             )
-        found[inp] = [header.index(w) for w in wanted]
+        found[inp] = picked
     return found
 
 
