@@ -68,9 +68,9 @@ def train_ours(
     settings = CDSettings(lr=lr, k=1, persistent=True, average=average)
     rule = ContrastiveDivergence(rbm, settings, batch, g)
     for _ in range(epochs):
-        order = torch.randperm(len(data), generator=g)
+        shuffled = data[torch.randperm(len(data), generator=g)]  # as the greedy stage does
         for i in range(0, len(data), batch):
-            rule.step(data[order[i : i + batch]])
+            rule.step(shuffled[i : i + batch])
     rule.finish()
     return rbm
 

@@ -65,8 +65,9 @@ class Greedy:
             start = time.perf_counter()
             done = epoch * per_epoch
             order = torch.randperm(n, generator=s.shuffle).to(train.device)  # (N,)
+            shuffled = train[order]  # one gather an epoch; each minibatch is then a view
             for j in range(min(per_epoch, total - done)):
-                rule.step(train[order[j * batch : (j + 1) * batch]], schedule.lr(done + j, epoch))
+                rule.step(shuffled[j * batch : (j + 1) * batch], schedule.lr(done + j, epoch))
                 s.global_step += 1
                 s.reporter.advance()
             self.epoch = epoch + 1
