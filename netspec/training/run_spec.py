@@ -70,7 +70,7 @@ def source_record(
 def compile_run(run: Path, overrides: Mapping[str, str] | None = None) -> RunSpec:
     """Compile the run's copy of its spec with the run's `--set` values (`overrides` added on
     top); the copy must still be what was trained (its digest is in the manifest)."""
-    from netspec.training.runs import read_manifest  # RunError E705 for a folder without one
+    from netspec.training.run_record import read_manifest  # RunError E705 without one
 
     manifest = read_manifest(run)
     record = manifest.get("source")
@@ -104,7 +104,7 @@ def compile_run(run: Path, overrides: Mapping[str, str] | None = None) -> RunSpe
 
 
 def _check_digest(run: Path, compiled: Compiled, manifest: Mapping[str, Any]) -> None:
-    from netspec.training.runs import spec_digest
+    from netspec.training.run_record import spec_digest
 
     texts = [compiled.sources.text(f) or "" for f in compiled.sources.files()]
     if spec_digest(texts) != manifest.get("spec_sha256"):

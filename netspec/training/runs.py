@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
-import hashlib
 import io
 import json
 import os
@@ -32,18 +31,14 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 
-from netspec.diagnostics.failure import Failure
 from netspec.plan.plans import StagePlan, TrainPlan
 from netspec.training.checkfile import CheckpointError, check_fit, sniff
+from netspec.training.run_record import RunError as RunError
+from netspec.training.run_record import read_manifest as read_manifest
+from netspec.training.run_record import spec_digest as spec_digest
 
 FORMAT = "netspec-checkpoint/1"
 Row = dict[str, Any]
-
-
-class RunError(Failure):
-    """A run directory that cannot be created, read or resumed (a user error)."""
-
-    code = "E701"
 
 
 class WriteError(RunError, OSError):
@@ -133,16 +128,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def spec_digest(texts: Sequence[str]) -> str:
-    """One digest of a spec and every file it `use`s (texts in reading order), so a resume
-    notices an edit to an imported block too."""
-    digest = hashlib.sha256()
-    for text in texts:
-        data = text.encode("utf-8")
-        digest.update(len(data).to_bytes(8, "little") + data)  # lengths keep file borders apart
-    return digest.hexdigest()
-
-
 def write_spec(run: Path, text: str, file: str, overrides: Mapping[str, str]) -> None:
     sets = " ".join(f"--set {k}={v}" for k, v in overrides.items()) or "none"
     header = f"# netspec run: the spec {file} as compiled\n# overrides: {sets}\n"
@@ -152,21 +137,6 @@ def write_spec(run: Path, text: str, file: str, overrides: Mapping[str, str]) ->
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
     text = json.dumps(data, indent=2, default=str) + "\n"
     write_atomic(path, text.encode("utf-8"), path.stem)
-
-
-def read_manifest(run: Path) -> dict[str, Any]:
-    if run.exists() and not run.is_dir():
-        raise RunError(f"{run} is a file, not a run folder", code="E705")
-    try:
-        data = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise RunError(
-            f"{run} is not a run folder: cannot read its manifest.json ({reason})", code="E705"
-        ) from None
-    if not isinstance(data, dict):
-        raise RunError(f"{run}/manifest.json is not a manifest", code="E705")
-    return data
 
 
 def write_atomic(path: Path, data: bytes, what: str = "") -> None:
