@@ -17,6 +17,7 @@ from netspec.ir import Graph, Role
 from netspec.lang import ast
 from netspec.lang.parser import parse
 from netspec.lang.source import Sources
+from netspec.plan.sweep import check_points, sweeps_of
 from netspec.plan.trainspec import TrainPlan, plan_training
 from netspec.views.draw import draw
 
@@ -112,6 +113,14 @@ def compile_module(
         assert not problems, f"IR invariants broken: {problems}"
     trains = plan_training(program, networks, env, diags, allow_paths)
     errors = _dedupe([d for d in diags if d.severity is Severity.ERROR])
+    if not errors:  # each sweep point compiles too, before any trial runs (netspec.plan.sweep)
+        errors = check_points(
+            sweeps_of(program, trains),
+            overrides or {},
+            lambda point: compile_module(
+                module, sources, point, allow_paths=allow_paths, read=read
+            ),
+        )
     if errors:
         raise NetspecError(errors, sources)
     warnings = [d for d in diags if d.severity is not Severity.ERROR]

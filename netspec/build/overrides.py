@@ -127,7 +127,7 @@ def _set_stage(program: Program, stage: str, key: str, value: ast.Expr) -> bool:
     found = False
     trains = []
     for train in program.trains:
-        body: list[ast.Setting | ast.Stage] = []
+        body: list[ast.Setting | ast.Stage | ast.Sweep] = []
         for item in train.body:
             if isinstance(item, ast.Stage) and item.name.text == stage:
                 item = replace(item, settings=_replaced(item.settings, key, value))

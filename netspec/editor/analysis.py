@@ -12,6 +12,7 @@ from netspec.diagnostics.core import Diagnostic, NetspecError
 from netspec.lang import ast
 from netspec.lang.parser import parse
 from netspec.lang.source import Sources
+from netspec.plan.sweep import points_unchecked
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ def analyse(text: str, path: str, allow_paths: Sequence[str | Path] = ()) -> Ana
     compiled: Compiled | None = None
     try:
         module = parse_or_raise(text, path, sources)
-        compiled = compile_module(module, sources, allow_paths=allow_paths)
+        with points_unchecked():  # not every sweep point on each keystroke: `check` does that
+            compiled = compile_module(module, sources, allow_paths=allow_paths)
         diagnostics = tuple(compiled.diagnostics)
     except NetspecError as exc:
         diagnostics = tuple(exc.diagnostics)

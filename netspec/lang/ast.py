@@ -180,9 +180,26 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """`objective = min val/loss`: what a sweep minimises or maximises, as written (`fmt` prints
+    the quoted form `objective = "min val/loss"` bare)."""
+
+    text: str  # direction and metric, one space between: `min val/loss`
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """`sweep { ... }` in a train section: its dimensions and settings (netspec.plan.sweep)."""
+
+    body: tuple[Setting | Objective, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Train:
     network: Ident
-    body: tuple[Setting | Stage, ...]
+    body: tuple[Setting | Stage | Sweep, ...]
     span: Span = _span()
 
 

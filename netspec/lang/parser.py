@@ -282,6 +282,24 @@ class _Builder:
         span, c = self._split(c)
         return ast.Stage(self._ident(c[0]), tuple(c[1:]), span)
 
+    def sweep(self, c: _Children) -> ast.Sweep:
+        span, c = self._split(c)
+        return ast.Sweep(tuple(c), span)
+
+    def dotted_setting(self, c: _Children) -> ast.Setting:
+        """`pretrain.epochs = ...` in a sweep: one setting whose key is `pretrain.epochs`."""
+        span, c = self._split(c)
+        return ast.Setting(self._ident(c[0]), self._value(c[1]), span)
+
+    def objective(self, c: _Children) -> ast.Objective:
+        span, c = self._split(c)
+        parts = [x for x in c if x is not None]
+        if len(parts) == 1 and isinstance(parts[0], Token) and parts[0].type == "STRING":
+            text = " ".join(self._string(parts[0]).value.split())
+        else:
+            text = " ".join(str(x) for x in parts)
+        return ast.Objective(text, span)
+
     def setting(self, c: _Children) -> ast.Setting:
         span, c = self._split(c)
         return ast.Setting(self._ident(c[0]), self._value(c[1]), span)

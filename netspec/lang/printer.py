@@ -8,6 +8,8 @@ empty body as `{}`, and `->` chains broken before each arrow when longer than th
 
 from __future__ import annotations
 
+import re
+
 from netspec.lang import ast
 
 WIDTH = 100
@@ -110,6 +112,20 @@ def _statement(stmt: ast.Statement | ast.Setting | ast.Let, indent: str) -> list
     raise TypeError(f"not a statement: {stmt!r}")
 
 
+def _objective(text: str) -> str:
+    """`min val/loss` bare when it parses back so, else quoted as written.
+
+    >>> _objective("min val/loss"), _objective("lowest loss please")
+    ('min val/loss', '"lowest loss please"')
+    """
+    if _BARE_OBJECTIVE.fullmatch(text):
+        return text
+    return format_expr(ast.String(text))
+
+
+_BARE_OBJECTIVE = re.compile(r"[A-Za-z_]\w* [A-Za-z_]\w*(/[A-Za-z_]\w*)*", re.ASCII)
+
+
 class _Printer:
     """Lays out items and statements, placing each comment of the source next to its node.
 
@@ -191,6 +207,10 @@ class _Printer:
         for child in children:
             if isinstance(child, ast.Stage):
                 self.body(child, f"stage {child.name.text}", child.settings, inner)
+            elif isinstance(child, ast.Sweep):
+                self.body(child, "sweep", child.body, inner)
+            elif isinstance(child, ast.Objective):
+                self.emit(child, [f"objective = {_objective(child.text)}"], inner)
             else:
                 self.emit(child, _statement(child, inner), inner)  # type: ignore[arg-type]
         self._leading(span.end, inner)

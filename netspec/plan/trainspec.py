@@ -30,6 +30,7 @@ from netspec.plan.catalog import (
 from netspec.plan.databind import Binding, bind_data
 from netspec.plan.plans import CallPlan, DataPlan, GreedyStep, StageKind, StagePlan, TrainPlan
 from netspec.plan.stages import FAILED, Checker, Scope, StageChecker, known, value_of
+from netspec.plan.sweep import plan_sweep
 from netspec.units.base import ParamSpec
 
 # The plans live in netspec.plan.plans; callers keep importing them from here.
@@ -79,6 +80,7 @@ def plan_training(
                 error("E207", f"unknown network `{name}`", span, "not a network", help=hint)
             )
         plan = _SectionChecker(program, graph, env, diags, confinement).plan(train)
+        plan_sweep(program, train, plan, diags)
         if plan is not None and graph is not None:
             plans[name] = plan
     return plans

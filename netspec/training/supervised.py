@@ -163,6 +163,8 @@ class Supervised:
         self.schedule.epoch_end(monitored)
         self._track(monitored)
         self.save()
+        if s.options.on_epoch is not None:
+            s.options.on_epoch(self.stage.name, self.epoch, row)
 
     def _running_total(self) -> Running:
         """The running sums of every process's share of the epoch."""
