@@ -271,7 +271,9 @@ def _parser() -> argparse.ArgumentParser:
     _export_parser(sub)
     _sample_parser(sub)
     _predict_parser(sub)
+    _report_parser(sub)
     _lsp_parser(sub)
+    _sweep_parser(sub)
     _compare_parser(sub)
     _completion_parser(sub)
     return parser
@@ -317,6 +319,13 @@ def _train_parser(sub: Any) -> None:
     how = train.add_argument_group("how")
     how.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default: the spec's")
     how.add_argument("--seed", type=_natural, metavar="N", help="default: the spec's")
+    how.add_argument(
+        "--seeds",
+        type=_positive,
+        metavar="N",
+        help="train N runs, seeds SEED, SEED+1, ... (folders NAME-TIME-seed-K); print each "
+        "final metric's mean +- sd over them",
+    )
     how.add_argument(
         "--threads",
         type=_positive,
@@ -486,7 +495,17 @@ def _compile(args: argparse.Namespace) -> Compiled:
     for folder in args.allow_path:
         if not Path(folder).is_dir():
             raise _Usage(f"--allow-path {folder}: no such folder")
-    return compile(text, file, overrides, allow_paths=args.allow_path)
+    if getattr(args, "command", None) in SWEEP_CHECKED:
+        return compile(text, file, overrides, allow_paths=args.allow_path)
+    from netspec.plan.sweep import points_unchecked
+
+    with points_unchecked():  # a sweep's points cost a compile each: checked where it matters
+        return compile(text, file, overrides, allow_paths=args.allow_path)
+
+
+# The commands that compile a spec at every point of its sweep before going on: the others only
+# show or use the spec as written.
+SWEEP_CHECKED = frozenset({"check", "train", "sweep"})
 
 
 def _target(args: argparse.Namespace, trained: bool) -> tuple[Compiled, Path | None]:
@@ -845,6 +864,12 @@ def _resumed(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.seeds is not None and args.resume:
+        raise _Usage(
+            "--seeds starts new runs; it cannot --resume one",
+            code="E767",
+            help="resume each seed's run folder on its own",
+        )
     if args.resume:
         _resumed(args)
     compiled = _compile(args)  # spec errors stop here, before torch is imported
@@ -871,6 +896,8 @@ def _train(args: argparse.Namespace) -> int:
         allow_paths=tuple(args.allow_path),
         argv=args.argv,
     )
+    if args.seeds is not None:
+        return _train_seeds(compiled, options, args.seeds)
     try:
         result = train(compiled, options)
     except SkipError as exc:  # raised before any work, so no run folder is left behind
@@ -889,6 +916,39 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CODES[result.signal]
+    return 0
+
+
+def _train_seeds(compiled: Compiled, options: Any, count: int) -> int:
+    """`--seeds N`: N ordinary runs, seeds SEED..SEED+N-1, then each final metric's mean +- sd."""
+    import dataclasses
+    import time
+
+    from netspec.report.seeds import seeds_table
+    from netspec.training.run import SkipError, train
+
+    assert options.network is not None
+    first = options.seed if options.seed is not None else compiled.trains[options.network].seed
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = options.run_dir or options.runs_root / f"{options.network}-{stamp}"
+    seeds = [first + k for k in range(count)]
+    results = []
+    for seed in seeds:
+        run_dir = base.with_name(f"{base.name}-seed-{seed}")
+        try:
+            result = train(compiled, dataclasses.replace(options, seed=seed, run_dir=run_dir))
+        except SkipError as exc:
+            raise _Usage(exc.message, code="E745") from None
+        if result.status == "interrupted":  # the signal stops the seeds still to come too
+            from netspec.training.signals import EXIT_CODES
+
+            print(f"netspec train: {result.signal} stopped the run in {run_dir}", file=sys.stderr)
+            return EXIT_CODES[result.signal]
+        results.append(result)
+    print(f"\n{results[0].split} metrics of network {options.network} over seeds {seeds}:")
+    print(seeds_table(seeds, [r.metrics for r in results]), end="")
+    for seed, result in zip(seeds, results, strict=True):
+        print(f"run (seed {seed}): {result.run_dir}")
     return 0
 
 
@@ -1104,6 +1164,46 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- report ---------------------------------------------------------------------------------------
+
+
+def _report_parser(sub: Any) -> None:
+    report = sub.add_parser(
+        "report",
+        help="a run's report.html again, or one page comparing runs",
+        description="Write a run folder's report.html again (spec, drawing, equations, curves, "
+        "pictures and manifest in one self-contained page), compiling the run's own copy of "
+        "its spec; with several runs, write one page that compares them.",
+    )
+    report.add_argument("runs", nargs="+", metavar="RUN", help="run folders")
+    report.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT.html",
+        help="one run: default RUN/report.html; several: default compare.html",
+    )
+    report.set_defaults(run=_report_page)
+
+
+def _report_page(args: argparse.Namespace) -> int:
+    from netspec.report.compare import read_runs
+    from netspec.report.page import rebuild_report, write_compare
+
+    records = read_runs([Path(r) for r in args.runs])  # a CompareError (E749): not a run
+    single = len(records) == 1
+    default = records[0].path / "report.html" if single else Path("compare.html")
+    target = Path(args.output) if args.output else default
+    try:
+        if single:
+            rebuild_report(records[0], target)
+        else:
+            write_compare(records, target)
+    except OSError as exc:
+        raise _unwritable(target, exc) from None
+    print(f"wrote {target}")
+    return 0
+
+
 # --- sample ---------------------------------------------------------------------------------------
 
 
@@ -1240,6 +1340,79 @@ def _joined(every: list[Sources]) -> Sources:
         for file in sources.files():
             joined.add(file, sources.text(file) or "")
     return joined
+
+
+# --- sweep ----------------------------------------------------------------------------------------
+
+
+def _sweep_parser(sub: Any) -> None:
+    sweep = sub.add_parser(
+        "sweep",
+        help="run the `sweep` of FILE's `train` section: trials of --set values, with Optuna",
+        description="Check the spec at every point of its sweep (or the corners of a continuous "
+        "one), then run the trials with Optuna (TPE and median pruning by default), each seed of "
+        "each an ordinary run folder under the sweep folder, which also holds the study "
+        "(study.db, so --resume continues an interrupted sweep), sweep.json and sweep.html. "
+        "Prints the trials (objective mean +- sd over seeds) and the best settings as --set "
+        "flags. Needs `pip install 'netspec[sweep]'`.",
+    )
+    _spec_options(sweep)
+    sweep.add_argument("--trials", type=_positive, metavar="N", help="default: the sweep's")
+    sweep.add_argument("--runs", metavar="ROOT", default="runs", help="runs folder (default: runs)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument(
+        "--sweep-dir", metavar="DIR", help="the sweep's folder (default: ROOT/NAME-sweep-TIME)"
+    )
+    where.add_argument("--resume", metavar="DIR", help="continue the sweep in DIR")
+    sweep.add_argument("--quiet", action="store_true", help="print only where the sweep is")
+    sweep.set_defaults(run=_sweep)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    compiled = _compile(args)  # every sweep point is checked here, before any trial
+    network = _main_network(compiled, args, trained=True)
+    from netspec.plan.sweep import sweep_of
+
+    plan = sweep_of(compiled.program, network, compiled.trains.get(network)) if network else None
+    if network is None or plan is None:
+        raise _Usage(
+            f"`train {network}` has no `sweep` block" if network else f"{args.file} trains nothing",
+            code="E768",
+            help="add one, as in `sweep { lr = logrange(1e-4, 1e-1)  trials = 20 }`",
+        )
+    from netspec.report.sweep_page import write_sweep_page
+    from netspec.training.sweep import SweepOptions, best_line, run_sweep, table
+    from netspec.views.table import columns
+
+    text, file = _read(args.file)
+    options = SweepOptions(
+        network=network,
+        file=file,
+        text=text,
+        runs_root=Path(args.runs),
+        sweep_dir=Path(args.sweep_dir) if args.sweep_dir else None,
+        resume=Path(args.resume) if args.resume else None,
+        trials=args.trials,
+        overrides=_overrides(args),
+        allow_paths=tuple(args.allow_path),
+        quiet=args.quiet,
+    )
+    result = run_sweep(compiled, plan, options)  # a SweepError is a Failure: exit 1
+    rows = table(result)
+    best = best_line(result, args.file)
+    best_trial = str(result.best.number) if result.best is not None else None
+    try:
+        page = write_sweep_page(
+            result.folder / "sweep.html", f"sweep of {network}", rows, best, best_trial
+        )
+    except OSError as exc:
+        raise _unwritable(str(result.folder / "sweep.html"), exc) from None
+    if not args.quiet:
+        print(columns(rows), end="")
+        print(f"best:   {best}" if best else "best:   no trial finished")
+        print(f"report: {page}")
+    print(f"sweep:  {result.folder}")
+    return 0
 
 
 # --- compare --------------------------------------------------------------------------------------

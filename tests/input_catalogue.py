@@ -503,6 +503,14 @@ CASES: list[Case] = [
         "a",
         files={"a/x": "", "b/x": ""},
     ),
+    C(
+        "report_not_run",
+        "report on a folder that is not a run",
+        "report a",
+        1,
+        "a",
+        files={"a/x": ""},
+    ),
     # data files
     C(
         "csv_missing",

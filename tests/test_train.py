@@ -22,6 +22,12 @@ from netspec.training import runs
 from netspec.training.metrics import batch_metrics, head_specs, probe
 from netspec.training.run import TrainError, TrainOptions, TrainResult, train
 
+
+def _runs_in(folder: Path) -> list[Path]:
+    """The run folders in a runs root (its index.html beside them left out)."""
+    return [p for p in folder.iterdir() if p.is_dir()]
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 NET = """
@@ -368,7 +374,7 @@ def test_cli_train_then_eval_a_zoo_spec(tmp_path: Path) -> None:
     trained = netspec_cli("train", spec, "--smoke", "--runs", str(tmp_path), cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert "stage main  epoch 1/1" in trained.stdout and "accuracy" in trained.stdout
-    (folder,) = tmp_path.iterdir()
+    (folder,) = _runs_in(tmp_path)
     assert f"run:        {folder}" in trained.stdout and "drawing:" in trained.stdout
     ckpt = str(folder / "checkpoints" / "last.safetensors")
     evaluated = netspec_cli("eval", spec, "--checkpoint", ckpt, cwd=tmp_path)
@@ -381,7 +387,7 @@ def test_cli_eval_names_a_split_the_data_lack(
 ) -> None:
     spec = str(ROOT / "specs" / "logistic_regression.net")
     assert cli_main(["train", spec, "--smoke", "--runs", str(tmp_path), "--quiet"]) == 0
-    (folder,) = tmp_path.iterdir()
+    (folder,) = _runs_in(tmp_path)
     ckpt = str(folder / "checkpoints" / "last.safetensors")
     capsys.readouterr()
     assert cli_main(["eval", spec, "--checkpoint", ckpt, "--split", "val"]) == 1
@@ -401,7 +407,7 @@ def test_cli_runs_greedy_pretraining_then_fine_tuning(
     )
     monkeypatch.chdir(tmp_path)
     assert cli_main(["train", str(spec), "--quiet"]) == 0
-    (run,) = (tmp_path / "runs").iterdir()
+    (run,) = _runs_in(tmp_path / "runs")
     with (run / "metrics.csv").open() as f:
         stages = [row["stage"] for row in csv.DictReader(f)]
     assert stages == ["pre:h", "pre:h", "tune", "tune"]

@@ -352,6 +352,41 @@ CODES: dict[str, Code] = {
         "A data file is missing, unreadable or malformed, or its values do not fit the "
         "network's inputs. The message names the file and, where it can, the row and column.",
     ),
+    "E521": Code(
+        "a sweep dimension that `--set` cannot set",
+        "Each name in a `sweep` block other than its own settings (`trials`, `seeds`, "
+        "`objective`, `sampler`, `pruner`) is a dimension: a top-level `let`, a train setting "
+        "(`epochs`, `batch`), one stage's setting (`pretrain.epochs`) or a named loss's "
+        "parameter (`reconstruct.weight`), exactly what `netspec train --set NAME=VALUE` "
+        "accepts. A learning rate inside `optimizer = adam(lr=...)` is swept through a `let`: "
+        "`let lr = 0.001`, `optimizer = adam(lr=lr)`, and `lr = logrange(1e-4, 1e-1)`.",
+    ),
+    "E522": Code(
+        "bad sweep setting",
+        "A dimension's space is `choice(a, b, ...)` (any values), `range(low, high)` (the "
+        "integers from low to high, both included), `uniform(low, high)` or `logrange(low, "
+        "high)` (floats, the latter sampled on a log scale, so its bounds are above 0), with "
+        "low < high. `trials` and `seeds` are counts of at least 1, `sampler` is `tpe` or "
+        "`random`, `pruner` is `median` or `none`, and `objective` is `min` or `max` and a "
+        "metric of the epoch rows, `SPLIT/NAME` (`val/loss`, `val/acc`), of a split the "
+        "data holds out (default: `min val/loss`, or `min train/loss` with no validation split).",
+    ),
+    "E523": Code(
+        "a sweep point breaks the spec",
+        "Before a sweep's first trial, the spec is compiled and checked at every point of a "
+        "discrete space (`choice` and `range` dimensions), or, with a `uniform` or `logrange` "
+        "dimension, at every corner: each `range`, `uniform` and `logrange` at its two bounds, "
+        "crossed with every choice. `netspec check` and `netspec train` do the same, so a value "
+        "that breaks a shape is refused before any training. The message names the first point "
+        "that fails; the labels show its values and where the spec breaks. Drop the value from "
+        "the sweep, or change the spec so that it fits (padding for a larger kernel, say).",
+    ),
+    "E524": Code(
+        "a sweep too large to check",
+        "A discrete sweep (or the corners of a continuous one) has more than 10,000 points, and "
+        "each is compiled before the first trial. Give fewer choices, or make a wide integer "
+        "dimension `uniform`, whose bounds alone are checked.",
+    ),
     "W601": Code(
         "training would need a lot of memory",
         "A warning: the spec is valid and `check` exits 0. `check` estimates the memory training "
@@ -592,9 +627,10 @@ CODES: dict[str, Code] = {
         "samples. The message says which. Exit status 1.",
     ),
     "E749": Code(
-        "cannot compare these runs",
-        "`netspec compare` reads each run folder's `manifest.json` and `metrics.jsonl`. A folder "
-        "given is not a run folder, or its files cannot be read. Exit status 1.",
+        "cannot read these runs",
+        "`netspec compare` and `netspec report` read each run folder's `manifest.json` and "
+        "`metrics.jsonl`. A folder given is not a run folder, or its files cannot be read. Exit "
+        "status 1.",
     ),
     "E751": Code(
         "cannot export the network",
@@ -637,6 +673,35 @@ CODES: dict[str, Code] = {
         "column or array is missing, an array has the wrong shape, or an output with several "
         "axes per sample was asked for as CSV (write `-o out.npz`). The message names the "
         "place. Exit status 1.",
+    ),
+    "E790": Code(
+        "Optuna is not installed",
+        "`netspec sweep` runs its trials with Optuna, an optional dependency: install it with "
+        "`pip install 'netspec[sweep]'`. Checking a sweep (`netspec check`) needs no Optuna.",
+    ),
+    "E791": Code(
+        "sweep folder problem",
+        "`netspec sweep --resume DIR` needs a folder an earlier `netspec sweep` made (with its "
+        "sweep.json and study.db), of the same spec and --set values: the sweep.json keeps "
+        "their digest, and a changed spec would mix trials of two spaces. `--sweep-dir DIR` "
+        "starts a new sweep and refuses a folder that holds one already; the message says "
+        "which case it is.",
+    ),
+    "E792": Code(
+        "the sweep's objective is not a metric of its runs",
+        "A sweep's `objective = min SPLIT/NAME` names a column of the runs' epoch rows "
+        "(metrics.jsonl: `val/loss`, `val/cross_entropy/acc`, `train/loss`...) or of the final "
+        "evaluation. A trial's run had no such metric; the help lists those it has.",
+    ),
+    "E767": Code(
+        "--seeds with --resume",
+        "`netspec train --seeds N` starts N new runs, one per seed; it cannot continue one. "
+        "Resume each seed's run folder (NAME-TIME-seed-K) with `--resume` on its own.",
+    ),
+    "E768": Code(
+        "no sweep to run",
+        "`netspec sweep FILE` runs the `sweep { ... }` block of the network's `train` section, "
+        "and this section has none. `grammar/README.md` describes the block.",
     ),
     "E750": Code(
         "training cannot go on",

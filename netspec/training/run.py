@@ -80,6 +80,9 @@ class TrainOptions:
     skip_stages: tuple[str, ...] = ()  # names of `train` stages to leave out (--skip-stage)
     allow_paths: tuple[str, ...] = ()  # the --allow-path folders, so the run can be rebuilt
     argv: Sequence[str] = field(default_factory=lambda: list(sys.argv))
+    # called after each supervised epoch (its checkpoint written) with the stage's name, the
+    # epoch and its metrics row; a sweep reports to its pruner here, and may raise to stop
+    on_epoch: Callable[[str, int, Mapping[str, Any]], None] | None = None
 
 
 @dataclass
@@ -399,6 +402,12 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
     if session.main:
         by_split = {"by_split": {s.key: s.values for s in scores}} if scores else {}
         _ended(run, status, final={"split": split, **final.metrics, **by_split})
+        from netspec.report.page import write_report  # after the ending: the page shows it
+
+        try:  # a courtesy, as the drawing: never fail a finished run over its page
+            write_report(run, compiled, session.plan.network)
+        except OSError as exc:
+            session.reporter.note(f"skipped report.html: {exc}")
     best = session.checkpoints / "best.safetensors"
     return TrainResult(
         run,
