@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import sys
@@ -297,6 +298,16 @@ def _natural(text: str) -> int:
     return _count(text, 0)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more, not {text!r}")
+    return value
+
+
 def _train_parser(sub: Any) -> None:
     train = sub.add_parser(
         "train",
@@ -359,6 +370,20 @@ def _train_parser(sub: Any) -> None:
         type=_positive,
         metavar="N",
         help="stop after N optimizer steps in all, with a checkpoint to --resume from",
+    )
+    how.add_argument(
+        "--checkpoint-every",
+        type=_positive,
+        metavar="N",
+        help="write last.safetensors every N optimizer steps (default: every "
+        "--checkpoint-seconds), besides each stage's end and a stop",
+    )
+    how.add_argument(
+        "--checkpoint-seconds",
+        type=_seconds,
+        default=60.0,
+        metavar="S",
+        help="write last.safetensors after S seconds of training since the last one (default 60)",
     )
     out = train.add_argument_group("output")
     out.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
@@ -889,6 +914,8 @@ def _train(args: argparse.Namespace) -> int:
         steps=args.steps,
         smoke=args.smoke,
         max_steps=args.max_steps,
+        checkpoint_every=args.checkpoint_every,
+        checkpoint_seconds=args.checkpoint_seconds,
         tensorboard=args.tensorboard,
         quiet=args.quiet,
         overrides=_overrides(args),

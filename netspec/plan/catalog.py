@@ -958,8 +958,17 @@ SCALARS: dict[str, ParamSpec] = {
         ParamSpec(
             "early_stop",
             "int",
-            "the patience: stop after this many epochs without a better "
-            "monitored loss, a positive integer or `none`",
+            "the patience: stop after this many evaluations (epochs, unless `eval_every` is set) "
+            "without a better monitored loss, a positive integer or `none`",
+            None,
+            check=positive,
+        ),
+        ParamSpec(
+            "eval_every",
+            "int",
+            "the epochs between evaluations of the held-out splits (the monitored loss, the best "
+            "weights); default: every epoch with `early_stop` or a `plateau` schedule, else often "
+            "enough for about 20 evaluations a stage; the last epoch is always evaluated",
             None,
             check=positive,
         ),
@@ -992,5 +1001,14 @@ SCALARS: dict[str, ParamSpec] = {
 
 DEFAULT_EPOCHS = 10
 SECTION_KEYS = ("data", "seed", "device", "precision", "normalize", "grad_stats_every")
-SHARED_KEYS = ("batch", "optimizer", "schedule", "epochs", "steps", "early_stop", "clip")
+SHARED_KEYS = (
+    "batch",
+    "optimizer",
+    "schedule",
+    "epochs",
+    "steps",
+    "early_stop",
+    "eval_every",
+    "clip",
+)
 STAGE_KEYS = ("greedy", "method", "freeze")

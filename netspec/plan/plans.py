@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -57,6 +58,9 @@ class GreedyStep:
     method: CallPlan
 
 
+EVALUATIONS = 20  # a stage's evaluations by default (the last epoch is always one)
+
+
 @dataclass(frozen=True)
 class StagePlan:
     """One training phase; exactly one of `epochs` and `steps` is set."""
@@ -70,14 +74,25 @@ class StagePlan:
     steps: int | None
     greedy: tuple[GreedyStep, ...] = ()  # pretrain stages: the units, bottom-up
     freeze: tuple[str, ...] = ()  # supervised stages: ids of the units whose weights stay fixed
-    early_stop: int | None = None  # patience in epochs
+    early_stop: int | None = None  # patience in evaluations
     monitor: str = "train"  # the loss early stopping and `plateau` watch: val or train
     clip: float | None = None  # largest gradient norm
+    eval_every: int | None = None  # epochs between evaluations; None: `evaluation_interval`
     span: Span = field(default=NOWHERE, compare=False, repr=False)
 
     @property
     def weight_decay(self) -> float:
         return float(self.optimizer.params.get("weight_decay", 0.0))
+
+    def evaluation_interval(self, epochs: int) -> int:
+        """The epochs between evaluations of a stage of `epochs` epochs: `eval_every`, else every
+        epoch where a patience counts epochs (`early_stop`, `plateau`), else often enough for
+        EVALUATIONS evaluations, so a long run does not spend its time evaluating."""
+        if self.eval_every is not None:
+            return self.eval_every
+        if self.early_stop is not None or self.schedule.name == "plateau":
+            return 1
+        return max(1, math.ceil(epochs / EVALUATIONS))
 
 
 @dataclass(frozen=True)

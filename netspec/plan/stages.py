@@ -106,6 +106,7 @@ class StageChecker(Checker):
             value_of(vals, "early_stop"),
             monitor,
             value_of(vals, "clip"),
+            value_of(vals, "eval_every"),
             span,
         )
 

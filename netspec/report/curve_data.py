@@ -34,23 +34,35 @@ def stage_starts(rows: Sequence[Row]) -> tuple[tuple[float, str], ...]:
 
 def segments(rows: Sequence[Row], key: str, x0: int = 1) -> tuple[tuple[Point, ...], ...]:
     """`key`'s values as (epoch, value) points, rows numbered from `x0`, in one segment per
-    run of a stage's rows that hold it (a greedy stage's units each have their own line).
+    run of a stage's rows that hold it (a greedy stage's units each have their own line). A
+    split evaluated every few epochs (`eval_every`) leaves rows between its values that belong
+    to the same stage and hold no other value of the key: the segment runs across them.
 
     >>> segments([{"stage": "a", "k": 1.0}, {"stage": "b", "k": 2.0}, {"stage": "b"}], "k")
     (((1, 1.0),), ((2, 2.0),))
+    >>> segments([{"stage": "a", "k": 1.0}, {"stage": "a"}, {"stage": "a", "k": 3.0}], "k")
+    (((1, 1.0), (3, 3.0)),)
     """
     out: list[list[Point]] = []
+    last = -1  # the row of the previous value
     for i, row in enumerate(rows):
         value = row.get(key)
         if value is None:
             continue
         point = (i + x0, float(value))
-        joined = out and out[-1][-1][0] == i + x0 - 1 and rows[i - 1]["stage"] == row["stage"]
-        if joined:
+        same = last >= 0 and all(rows[j]["stage"] == row["stage"] for j in range(last, i))
+        if same and (i == last + 1 or _evaluation_gap(rows[last + 1 : i])):
             out[-1].append(point)
         else:
             out.append([point])
+        last = i
     return tuple(tuple(s) for s in out)
+
+
+def _evaluation_gap(between: Sequence[Row]) -> bool:
+    """Rows between two evaluations of a supervised stage (a greedy stage's rows name a unit,
+    and one unit's line must not run into the next one's)."""
+    return all("unit" not in r for r in between)
 
 
 def supervised_metrics(rows: Sequence[Row]) -> list[tuple[str, str]]:

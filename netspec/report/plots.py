@@ -3,6 +3,7 @@ TensorBoard logs. matplotlib is imported lazily, with the Agg backend, so no dis
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,17 @@ def _text_points(text: str) -> float:
     return float(TextPath((0, 0), text, size=LABEL_SIZE).get_extents().width)
 
 
+def _bridged(ys: list[float], rows: Sequence[Row]) -> np.ndarray:
+    """`ys` with the gaps between two values of the same stage filled in straight lines, so a
+    split evaluated every few epochs draws a line; a stage without the value stays blank."""
+    out = np.asarray(ys, dtype=float)
+    known = [i for i, y in enumerate(out) if not np.isnan(y)]
+    for a, b in itertools.pairwise(known):
+        if b > a + 1 and all(rows[j]["stage"] == rows[a]["stage"] for j in range(a, b + 1)):
+            out[a : b + 1] = np.linspace(out[a], out[b], b - a + 1)
+    return out
+
+
 def _axes_points(ax: Any) -> float:
     """The axes' width in points, as the figure lays it out before drawing (constrained layout
     then widens it a little, so labels are placed with room to spare)."""
@@ -128,8 +140,10 @@ def _curves(ax: Any, rows: Sequence[Row], key: str, ylabel: str) -> None:
     xs = np.arange(1, len(rows) + 1)
     for split in SPLITS:
         ys = [r.get(f"{split}/{key}") for r in rows]
-        if any(y is not None for y in ys):
-            ax.plot(xs, [np.nan if y is None else y for y in ys], label=split, marker=".")
+        measured = [i for i, y in enumerate(ys) if y is not None]
+        if measured:  # held-out splits are evaluated every `eval_every`: marks where they were
+            line = _bridged([np.nan if y is None else y for y in ys], rows)
+            ax.plot(xs, line, label=split, marker=".", markevery=measured)
     ax.set_xlim(0.5, len(rows) + 0.5)  # every stage, even where this curve has no values
     ax.set_xlabel("epoch (all stages)")
     ax.set_ylabel(ylabel)

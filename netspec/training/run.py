@@ -71,7 +71,10 @@ class TrainOptions:
     # plots: a quick check that a spec trains end to end, as Lightning's fast_dev_run
     smoke: bool = False
     max_steps: int | None = None  # stop, with a checkpoint, after this many optimizer steps
-    checkpoint_every: int = 500  # steps between checkpoints inside step-based stages
+    # checkpoints (last.safetensors) every this many steps, if set; else every
+    # `checkpoint_seconds` of training, checked at each step; and always at a stage's end
+    checkpoint_every: int | None = None
+    checkpoint_seconds: float = 60.0
     tensorboard: bool = False
     plots: bool = True
     drawing: bool = True

@@ -211,22 +211,28 @@ def _fsync_dir(folder: Path) -> None:
 
 class MetricsLog:
     """metrics.jsonl (one JSON object per row) and metrics.csv (the same rows, columns in order of
-    first appearance), rewritten together so they always agree."""
+    first appearance). Each row is appended to metrics.jsonl as it comes, so the log can be
+    followed live; `flush` rewrites both files atomically, so at every checkpoint they agree."""
 
     def __init__(self, run: Path, keep: int | None = None, write: bool = True) -> None:
         self.jsonl, self.csv = run / "metrics.jsonl", run / "metrics.csv"
         self.write = write  # False: rows in memory only (a helper process of a parallel run)
         self.rows: list[Row] = []
         if keep is not None and self.jsonl.exists():  # resuming: drop rows after the checkpoint
-            lines = self.jsonl.read_text(encoding="utf-8").splitlines()
-            self.rows = [json.loads(line) for line in lines if line.strip()][:keep]
-        self._write()
+            lines = [ln for ln in self.jsonl.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            self.rows = [json.loads(line) for line in lines[:keep]]  # a torn last line is past it
+        self.flush()
 
     def append(self, row: Row) -> None:
         self.rows.append(row)
-        self._write()
+        if self.write:
+            try:
+                with open(self.jsonl, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(row) + "\n")
+            except OSError as exc:
+                raise write_error(self.jsonl, exc, "metrics log") from None
 
-    def _write(self) -> None:
+    def flush(self) -> None:
         if not self.write:
             return
         text = "".join(json.dumps(r) + "\n" for r in self.rows)
@@ -533,6 +539,7 @@ def _describe(stage: StagePlan) -> dict[str, Any]:
         "steps": stage.steps,
         "freeze": list(stage.freeze),
         "early_stop": stage.early_stop,
+        "eval_every": stage.eval_every,
         "monitor": stage.monitor,
         "clip": stage.clip,
     }

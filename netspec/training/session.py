@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,8 @@ class Session:
         self.tensorboard: TensorBoard | None = None
         every = plan.grad_stats_every
         self.gradients = GradientRecorder(self.lowered, self.graph, every, not options.compile)
+        self.gradients_unwritten = False  # epochs recorded since gradients.json was written
+        self.saved_at: float | None = None  # time.monotonic() of this process's last checkpoint
 
     def attach(self, run: Path, keep: int | None) -> None:
         """Write into `run`; `keep` metric rows survive from before a resume."""
@@ -166,9 +169,16 @@ class Session:
             self.tensorboard.log(row)
 
     def record_gradients(self, stage: str, epoch: int, step: int) -> None:
-        """The epoch's gradient statistics (after its metrics row) into gradients.json."""
-        if self.gradients.epoch_end(stage, epoch, step, len(self.log.rows)) and self.main:
+        """The epoch's gradient statistics (after its metrics row), for gradients.json."""
+        if self.gradients.epoch_end(stage, epoch, step, len(self.log.rows)):
+            self.gradients_unwritten = True
+
+    def flush(self) -> None:
+        """metrics.jsonl and .csv, and gradients.json, brought up to date (at checkpoints)."""
+        self.log.flush()
+        if self.gradients_unwritten and self.main:
             runs.write_json(self.run / GRADIENTS, self.gradients.document())
+        self.gradients_unwritten = False
 
     def save_state(self, stage: int, tensors: dict[str, torch.Tensor], state: Any) -> None:
         """last.safetensors: where the run is (stage, rows, steps) and the stage's own state."""
@@ -181,8 +191,10 @@ class Session:
             "rows": len(self.log.rows),
             "state": state,
         }
+        self.flush()  # the rows the checkpoint counts are on disk before it
         path = self.checkpoints / "last.safetensors"
         runs.save_state(path, self.lowered.root, self.shuffle, meta, tensors)
+        self.saved_at = time.monotonic()
 
     def stage_done(self, index: int, name: str) -> None:
         """The model as the stage left it (after-<stage>.safetensors: a DBN samples best from

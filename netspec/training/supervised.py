@@ -1,7 +1,10 @@
 """The supervised stage: epochs of shuffled minibatches minimising the objective (the weighted sum
-of the losses) with the stage's optimizer and schedule, frozen units aside; evaluation, the best
-weights and a checkpoint at every epoch end (and every `checkpoint_every` steps in step-based
-stages), early stopping, and a NaN guard that stops the run with the last good checkpoint kept."""
+of the losses) with the stage's optimizer and schedule, frozen units aside; an evaluation of the
+held-out splits every `eval_every` epochs (and at the stage's end), which the best weights, early
+stopping and a `plateau` schedule follow; checkpoints every `checkpoint_seconds` (or every
+`checkpoint_every` steps), at the stage's end and when the run is asked to stop; and a NaN guard
+that stops the run with the last good checkpoint kept. Nothing runs per step that a hand-written
+loop would not: the running metrics stay on the device until the epoch ends."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import torch
 
 from netspec.plan.plans import StagePlan
 from netspec.training import runs
-from netspec.training.distributed import shard, summed
+from netspec.training.distributed import shard, shared, summed
 from netspec.training.metrics import FiniteGuard, Running, batch_metrics
 from netspec.training.optim import Schedule, make_optimizer, set_lr
 from netspec.training.runs import Checkpoint
@@ -46,10 +49,13 @@ class Supervised:
         base_lr = float(stage.optimizer.params["lr"])
         self.schedule = Schedule(stage.schedule, base_lr, self.total, self.by_steps)
         self.guard = FiniteGuard(s.device)
+        self.eval_every = stage.evaluation_interval(self.epochs)
         self.epoch = self.pos = self.step = self.bad = 0
         self.best: float | None = None
         self.best_epoch = 0
+        # the best weights so far, kept in memory: best.safetensors is written at checkpoints
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.best_unwritten = False
         self.stopped = False
         self.perm = torch.empty(0, dtype=torch.long)
         self.running = Running()
@@ -101,8 +107,26 @@ class Supervised:
         self._epoch_end()
 
     def _pause_here(self) -> bool:
+        """Whether to checkpoint inside the epoch: a stop was asked for, or one is due (parallel
+        processes must agree, so there only the step count decides mid-epoch)."""
+        s = self.session
+        by_time = not s.world.parallel and s.saved_at is not None and self._due_by_time()
+        return s.should_stop() or self._due_by_steps() or by_time
+
+    def _due_by_steps(self) -> bool:
         every = self.session.options.checkpoint_every
-        return self.session.should_stop() or (self.by_steps and self.step % every == 0)
+        return every is not None and self.step % every == 0
+
+    def _due_by_time(self) -> bool:
+        """The run's first epoch end (a disk that refuses checkpoints shows at once), or
+        `checkpoint_seconds` since the last checkpoint."""
+        saved = self.session.saved_at
+        return saved is None or time.monotonic() - saved >= self.session.options.checkpoint_seconds
+
+    def _checkpoint_due(self) -> bool:
+        """At an epoch end: by steps, or by process 0's clock (shared, so all processes agree)."""
+        s = self.session
+        return self._due_by_steps() or bool(shared(self._due_by_time(), s.world))
 
     def _step(self, batch: list[torch.Tensor]) -> None:
         s = self.session
@@ -153,16 +177,21 @@ class Supervised:
             "lr": self.opt.param_groups[0]["lr"],
         }
         row.update({f"train/{k}": v for k, v in self._running_total().means().items()})
-        for split in ("val", "test"):
-            if split in s.splits:
-                row.update({f"{split}/{k}": v for k, v in s.evaluate(split).metrics.items()})
+        last = self.step >= self.total
+        evaluated = self.epoch % self.eval_every == 0 or last
+        if evaluated:
+            for split in ("val", "test"):
+                if split in s.splits:
+                    row.update({f"{split}/{k}": v for k, v in s.evaluate(split).metrics.items()})
         row["seconds"] = round(self.seconds, 4)
         s.record(row, self.epochs)
         s.record_gradients(self.stage.name, self.epoch, self.step)
-        monitored = row.get(f"{self.stage.monitor}/loss", row["train/loss"])
-        self.schedule.epoch_end(monitored)
-        self._track(monitored)
-        self.save()
+        if evaluated:  # early stopping and `plateau` count evaluations
+            monitored = row.get(f"{self.stage.monitor}/loss", row["train/loss"])
+            self.schedule.epoch_end(monitored)
+            self._track(monitored)
+        if not last and (self._checkpoint_due() or s.should_stop()):
+            self.save()  # the stage's end is saved by `_end`
         if s.options.on_epoch is not None:
             s.options.on_epoch(self.stage.name, self.epoch, row)
 
@@ -182,28 +211,34 @@ class Supervised:
         return total
 
     def _track(self, monitored: float) -> None:
-        """Keep the best weights (best.safetensors; in memory for early stopping)."""
-        s = self.session
+        """Keep the best weights in memory (best.safetensors is written at the next checkpoint);
+        count the evaluations without one for early stopping."""
         if self.best is None or monitored < self.best:
             self.best, self.best_epoch, self.bad = monitored, self.epoch, 0
-            if s.main:
-                runs.save_checkpoint(
-                    s.checkpoints / "best.safetensors",
-                    runs.model_tensors(s.lowered.root),
-                    {"stage": self.stage.name, "epoch": self.epoch, "monitored": monitored},
-                )
-            if self.stage.early_stop is not None:
-                self.best_weights = {
-                    k: v.detach().clone() for k, v in s.lowered.root.state_dict().items()
-                }
+            root = self.session.lowered.root
+            self.best_weights = {k: v.detach().clone() for k, v in root.state_dict().items()}
+            self.best_unwritten = True
             return
         self.bad += 1
         if self.stage.early_stop is not None and self.bad >= self.stage.early_stop:
             self.stopped = True
 
+    def _write_best(self) -> None:
+        """best.safetensors, when the best weights changed since it was written."""
+        s = self.session
+        if self.best_unwritten and self.best_weights is not None and s.main:
+            runs.save_checkpoint(
+                s.checkpoints / "best.safetensors",
+                {f"model/{k}": v for k, v in self.best_weights.items()},
+                {"stage": self.stage.name, "epoch": self.best_epoch, "monitored": self.best},
+            )
+        self.best_unwritten = False
+
     def _end(self) -> None:
         s = self.session
-        if self.best_weights is not None:
+        self._check()
+        self._write_best()
+        if self.best_weights is not None and self.stage.early_stop is not None:
             s.lowered.root.load_state_dict(self.best_weights)
             if self.stopped or self.best_epoch != self.epoch:
                 s.reporter.note(
@@ -222,6 +257,7 @@ class Supervised:
     # --- checkpoints ---
     def save(self) -> None:
         self._check()  # never checkpoint weights a non-finite loss has touched
+        self._write_best()
         tensors, state = runs.pack_state(self.state_dict())
         self.session.save_state(self.index, tensors, state)
 
@@ -239,7 +275,8 @@ class Supervised:
                 "best_epoch": self.best_epoch,
                 "bad": self.bad,
                 "stopped": self.stopped,
-                "best_weights": self.best_weights,
+                # restored at the stage's end only by early stopping; best.safetensors holds them
+                "best_weights": self.best_weights if self.stage.early_stop is not None else None,
             },
             "optimizer": runs.optimizer_state(self.opt),
             "in_epoch": self._epoch_state() if self.pos else None,

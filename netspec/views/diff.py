@@ -365,6 +365,7 @@ def _stage(stage: StagePlan, sources: Sources) -> Settings:
         "epochs": stage.epochs,
         "steps": stage.steps,
         "early_stop": stage.early_stop,
+        "eval_every": stage.eval_every,
         "monitor": stage.monitor,
         "clip": stage.clip,
     }
