@@ -646,11 +646,14 @@ def _read_npy(path: str, what: str) -> np.ndarray:
             magic = f.read(len(NPY_MAGIC))
         if magic != NPY_MAGIC:  # else numpy takes it for a pickle and suggests loading that
             raise ValueError("it is not a NumPy .npy file (it does not start with the .npy header)")
-        a = np.load(path, allow_pickle=False)
+        # Memory-mapped: pages are read as the samples are taken, not all at load time.
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        if "allow_pickle" in reason:  # never advise loading a pickle from a spec's data
+        if "allow_pickle" in reason or "Python objects" in reason:  # never advise a pickle
             reason = "it holds Python objects (a pickle), and netspec reads only numeric arrays"
+        elif "mmap length" in reason:  # mapping a file shorter than its header's shape
+            reason = "it is shorter than its header says (cut off while written or copied?)"
         raise DataError(
             f"cannot read the {what} file `{path}`: {reason}",
             code=contracts.UNREADABLE,

@@ -10,13 +10,14 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 
 from netspec.api import Compiled
 from netspec.backend.lower import Lowered, lower
+from netspec.data import streaming
 from netspec.data.loading import Dataset
 from netspec.diagnostics.failure import Failure
 from netspec.ir import Graph
@@ -139,6 +140,7 @@ class Session:
             else self.probe
         )
         self.splits = self._tensors()
+        self.batches = streaming.source(self.splits["train"], self.device)  # training batches
         self.shuffle = torch.Generator().manual_seed(self.seed)  # data order, apart from dropout
         self.global_step = 0
         self.frozen: list[torch.nn.Module] = []
@@ -238,7 +240,11 @@ class Session:
             if missing:
                 raise TrainError(f"the data give no values for input `{missing[0]}`")
             arrays = [np.ascontiguousarray(split.arrays[i]) for i in self.lowered.inputs]
-            out[name] = [torch.from_numpy(a).to(self.device) for a in arrays]
+            if streaming.streams(arrays, self.device):  # over the memory budget: kept on host
+                rows = [streaming.HostRows(a, self.device) for a in arrays]
+                out[name] = cast(list[torch.Tensor], rows)  # indexed only, as evaluation does
+            else:
+                out[name] = [torch.from_numpy(a).to(self.device) for a in arrays]
         return out
 
     def train_mode(self) -> None:

@@ -91,10 +91,11 @@ class Supervised:
             self.perm = torch.randperm(n, generator=s.shuffle).to(s.device)  # (N,)
             self.running, self.seconds = Running(), 0.0
         start = time.perf_counter()
+        # Each step's indices, this process's share of them: (B / processes,) each.
+        chunks = [self.perm[p * self.batch : (p + 1) * self.batch] for p in range(self.per_epoch)]
+        batches = s.batches.epoch([shard(idx, s.world) for idx in chunks[self.pos :]])
         while self.pos < self.per_epoch and self.step < self.total:
-            idx = self.perm[self.pos * self.batch : (self.pos + 1) * self.batch]  # (B,)
-            idx = shard(idx, s.world)  # this process's share: (B / processes,)
-            self._step([t[idx] for t in s.splits["train"]])
+            self._step(next(batches))
             self.pos, self.step, s.global_step = self.pos + 1, self.step + 1, s.global_step + 1
             s.reporter.advance()
             if self.pos < self.per_epoch and self.step < self.total and self._pause_here():
