@@ -17,7 +17,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RECIPES = {"cnn1d": ("specs/cnn1d.net", "bench/hand/cnn1d.py")}
+# name: (spec, hand script and its arguments); the hand scripts score the held-out split as
+# often as netspec does by default (`eval_every`: about 20 evaluations a stage)
+RECIPES = {
+    "cnn1d": ("specs/cnn1d.net", ["bench/hand/cnn1d.py", "--eval-every", "8"]),  # 150 epochs
+    "dbn": ("specs/dbn.net", ["bench/hand/dbn.py", "--eval-every", "8"]),  # fine-tuning: 150
+}
 
 
 def timed(command: list[str]) -> float:
@@ -42,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             spec, hand = RECIPES[name]
             ours = [sys.executable, "-m", "netspec", "train", spec, "--runs", runs, "--quiet"]
-            theirs = [sys.executable, hand]
+            theirs = [sys.executable, *hand]
             times: dict[str, list[float]] = {"ours": [], "theirs": []}
             for r in range(args.repeats):
                 order = (("ours", ours), ("theirs", theirs))

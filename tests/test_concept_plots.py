@@ -119,17 +119,33 @@ CNN = """network c {
 """
 
 
+def _picture(fig: Any) -> np.ndarray:
+    """The one tiled picture a kernel figure draws."""
+    (ax,) = [ax for ax in fig.axes if ax.images]
+    (image,) = ax.images
+    return np.ma.filled(image.get_array(), np.nan)
+
+
 def test_kernels_show_each_output_channel_and_the_channels_it_reads() -> None:
-    one = kernel_figure(np.random.default_rng(0).normal(size=(5, 1, 3, 3)), "a")
-    assert _images(one.axes) == 5  # one panel per filter
-    several = kernel_figure(np.random.default_rng(0).normal(size=(10, 3, 3, 3)), "b")
-    assert _images(several.axes) == 8 * 3  # the first 8 output channels, by 3 input channels
-    assert several.axes[0].get_title() == "in 0" and several.axes[3].get_ylabel() == "out 1"
-    wide = kernel_figure(np.random.default_rng(0).normal(size=(4, 6, 5)), "c1d")
-    assert _images(wide.axes) == 4
-    assert wide.axes[0].images[0].get_array().shape == (6, 5)  # (in, k): one picture a filter
-    for fig in (one, several, wide):
-        _close(fig)
+    weight = np.random.default_rng(0).normal(size=(5, 1, 3, 3))
+    one = _picture(kernel_figure(weight, "a"))
+    # five 3x3 cells in a row, one-pixel seams, each on its own scale: its largest weight is +-1
+    assert one.shape == (3 + 1, 5 * 4 - 1)  # and a row above the cells for their labels
+    cell = one[1:4, 4:7]
+    np.testing.assert_allclose(cell, weight[1, 0] / np.abs(weight[1, 0]).max())
+    assert np.isnan(one[:, 3]).all()  # the seam between filters 0 and 1
+    fig = kernel_figure(np.random.default_rng(0).normal(size=(10, 3, 3, 3)), "b")
+    several = _picture(fig)
+    assert several.shape == (8 * 4 - 1, 3 * 4 - 1)  # the first 8 output channels, by 3 inputs
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["in 0", "in 1", "in 2"]
+    assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["out 0", "out 1"]
+    top = np.nanmax(np.abs(several[4:7]))  # output channel 1: one scale over its inputs
+    assert top == pytest.approx(1.0)
+    wide = _picture(kernel_figure(np.random.default_rng(0).normal(size=(4, 6, 5)), "c1d"))
+    assert wide.shape == (2 + 6, 4 * 6 - 1)  # four (in, k) = (6, 5) cells, room for labels
+    for f in list(_pyplot().get_fignums()):
+        _pyplot().close(f)
 
 
 def test_feature_maps_show_one_example_after_each_convolution(tmp_path: Path) -> None:
@@ -140,8 +156,10 @@ def test_feature_maps_show_one_example_after_each_convolution(tmp_path: Path) ->
     assert outs["a.conv2d"].shape == (1, 3, 8, 8) and outs["b.conv2d"].shape == (1, 10, 4, 4)
     maps = [Maps("a", outs["a.conv2d"][0].numpy()), Maps("b", outs["b.conv2d"][0].numpy())]
     fig = feature_map_figure(inputs["image"][0].numpy(), "image", maps)
-    assert _images(fig.axes) == 1 + 3 + 10
-    assert len(fig.axes) == 4 * 8  # the example, `a`'s 3 maps, `b`'s 10 on two rows of 8
+    assert len(fig.axes) == 3  # the example, then `a`'s 3 maps, `b`'s 10 tiled on two rows of 8
+    b = np.ma.filled(fig.axes[2].images[0].get_array(), np.nan)
+    assert b.shape == (2 * 5 - 1, 8 * 5 - 1)  # 4x4 maps with seams
+    np.testing.assert_allclose(b[:4, :4], maps[1].values[0] / np.abs(maps[1].values).max())
     _close(fig)
     signal = feature_map_figure(np.zeros((1, 40)), "signal", [Maps("c", np.ones((25, 19)))])
     assert len(signal.axes) == 2 and signal.axes[0].lines  # the signal as a curve, then the maps

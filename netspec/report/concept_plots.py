@@ -174,62 +174,101 @@ def _titles(node: Node, classes: list[str], n: int) -> list[str]:
 def kernel_figure(weight: np.ndarray, label: str) -> Figure:
     """A convolution's weight (out, in, *k), each output channel's filter on its own colour
     scale centred on zero (red: a positive weight, blue: a negative one). A 1-D filter is one
-    (in, k) panel; a 2-D filter on one channel one (kh, kw) panel; on several, a row of panels,
-    one per input channel: the first KERNEL_ROWS output and KERNEL_INS input channels."""
+    (in, k) cell; a 2-D filter on one channel one (kh, kw) cell; on several, a row of cells,
+    one per input channel: the first KERNEL_ROWS output and KERNEL_INS input channels. The cells
+    are tiled into one picture (grey seams between them), which draws far faster than a panel
+    each."""
     out, ins = weight.shape[:2]
     if weight.ndim == 3 or ins == 1:
         shown = weight[: MAPS * 2].reshape(-1, *weight.shape[-2:])  # (filters, rows, columns)
-        fig, axes = _panel_grid(len(shown), min(len(shown), COLUMNS))
-        for j, (ax, cell) in enumerate(zip(axes, shown, strict=False)):
-            _centred(ax, cell, float(np.abs(cell).max()))
-            ax.set_title(f"out {j}", fontsize=7)
+        cols = min(len(shown), COLUMNS)
+        gap = max(1, -(-shown.shape[1] // 5))  # room for each cell's label above it
+        tiles = Tiles(list(shown), cols, [float(np.abs(c).max()) for c in shown], gap + 1)
+        fig, ax = _tiled_figure(tiles)
+        for j in range(len(shown)):
+            x, y = tiles.corner(j)
+            ax.text(x + (tiles.width - 1) / 2, y - 0.7, f"out {j}", fontsize=6, ha="center")
         what = f"{list(weight.shape[1:])}" + (" (input channels, taps)" if weight.ndim == 3 else "")
         count = f"{len(shown)} of {out}" if out > len(shown) else str(out)
         fig.suptitle(f"{label}: {count} filters {what}, one per output channel", fontsize=9)
         return fig
     rows, cols = min(out, KERNEL_ROWS), min(ins, KERNEL_INS)
-    fig, axes = _panel_grid(rows * cols, cols)
-    for j in range(rows):
-        top = float(np.abs(weight[j]).max())
-        for c in range(cols):
-            ax = axes[j * cols + c]
-            _centred(ax, weight[j, c], top)
-            if j == 0:
-                ax.set_title(f"in {c}", fontsize=7)
-            if c == 0:
-                ax.set_ylabel(f"out {j}", fontsize=7)
+    tops = [float(np.abs(weight[j]).max()) for j in range(rows) for _ in range(cols)]
+    tiles = Tiles([weight[j, c] for j in range(rows) for c in range(cols)], cols, tops)
+    fig, ax = _tiled_figure(tiles)
+    ax.set_xticks([tiles.corner(c)[0] + (tiles.width - 1) / 2 for c in range(cols)])
+    ax.set_xticklabels([f"in {c}" for c in range(cols)], fontsize=7)
+    ax.xaxis.tick_top()
+    ax.set_yticks([tiles.corner(j * cols)[1] + (tiles.height - 1) / 2 for j in range(rows)])
+    ax.set_yticklabels([f"out {j}" for j in range(rows)], fontsize=7)
+    ax.tick_params(length=0)
     fig.suptitle(
         f"{label}: a row per output channel ({rows} of {out}),\n"
         f"a column per input channel it reads ({cols} of {ins})",
         fontsize=9,
+        y=0.02,
+        va="bottom",
     )
     return fig
 
 
-def _panel_grid(n: int, cols: int, size: float = 0.8) -> tuple[Figure, list[Any]]:
-    """A figure of n blank panels, `cols` a row, with no ticks; the unused ones hidden."""
+@dataclass(frozen=True)
+class Tiles:
+    """Equal-sized 2-D cells laid `cols` a row with a one-pixel seam, each divided by its own
+    colour scale (`tops`) so that one picture on a -1..1 scale shows them all."""
+
+    cells: list[np.ndarray]
+    cols: int
+    tops: list[float]
+    gap: int = 1  # pixels between rows of cells (more where each cell has a label above it)
+
+    @property
+    def height(self) -> int:
+        return int(self.cells[0].shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.cells[0].shape[1])
+
+    def corner(self, i: int) -> tuple[int, int]:
+        """(x, y) of cell i's top-left pixel in the picture."""
+        return (i % self.cols) * (self.width + 1), self.gap - 1 + (i // self.cols) * (
+            self.height + self.gap
+        )
+
+    def picture(self) -> np.ndarray:
+        rows = -(-len(self.cells) // self.cols)
+        tall = self.gap - 1 + rows * (self.height + self.gap) - self.gap
+        out = np.full((tall, self.cols * (self.width + 1) - 1), np.nan)
+        for i, (cell, top) in enumerate(zip(self.cells, self.tops, strict=True)):
+            x, y = self.corner(i)
+            out[y : y + self.height, x : x + self.width] = cell / (top or 1.0)
+        return out
+
+
+def _tiled_figure(tiles: Tiles, size: float = 0.8) -> tuple[Figure, Any]:
+    """A figure of one axes showing the tiles, about `size` inches a cell (a long, thin cell,
+    such as a 1-D filter's (in, taps), stretched to a readable shape)."""
     plt = _pyplot()
-    rows = max(1, -(-n // max(1, cols)))
-    fig, grid = plt.subplots(
-        rows,
-        max(1, cols),
-        figsize=(size * cols + 0.8, size * rows + 0.7),
-        squeeze=False,
-        layout="constrained",
-    )
-    axes = list(grid.flat)
-    for i, ax in enumerate(axes):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if i >= n:
-            ax.set_axis_off()
-    return fig, axes[:n]
+    rows = -(-len(tiles.cells) // tiles.cols)
+    ratio = tiles.height / tiles.width
+    stretched = not 0.5 <= ratio <= 2
+    w, h = (size * 0.75, size) if stretched else (size / max(1, ratio), size * min(1, ratio))
+    fig = plt.figure(figsize=(max(4.0, tiles.cols * w + 1.2), rows * h + 1.1))
+    ax = fig.add_axes((0.1, 0.06, 0.8, 0.8))
+    _show_tiles(ax, tiles, aspect="auto" if stretched else "equal")
+    return fig, ax
 
 
-def _centred(ax: Any, values: np.ndarray, top: float) -> None:
-    """values on the red-blue scale, zero white, +-top at the ends."""
-    top = top or 1.0
-    ax.imshow(np.atleast_2d(values), cmap="RdBu_r", vmin=-top, vmax=top, interpolation="nearest")
+def _show_tiles(ax: Any, tiles: Tiles, aspect: str = "equal") -> None:
+    plt = _pyplot()
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad=(0.85, 0.85, 0.85))
+    picture = tiles.picture()
+    ax.imshow(picture, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest", aspect=aspect)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
 
 
 def write_kernels(run_dir: Path, lowered: Lowered, graph: Graph) -> list[Path]:
@@ -285,23 +324,31 @@ def feature_map_figure(example: np.ndarray, title: str, maps: Sequence[Maps]) ->
     curves, then each convolution's maps as one (channels, length) panel."""
     if example.ndim == 2:
         return _signal_maps(example, title, maps)
-    rows: list[tuple[str, list[np.ndarray], float]] = []  # (title, panels, colour scale)
+    plt = _pyplot()
+    tiles = []
     for m in maps:
         panels = list(m.values[:MAPS])
-        top = float(np.abs(m.values).max())
-        for i in range(0, len(panels), COLUMNS):
-            label = f"{m.label}: {len(panels)} of {len(m.values)} maps {list(m.values.shape)}"
-            rows.append((label if i == 0 else "", panels[i : i + COLUMNS], top))
-    cols = max([1, *(len(panels) for _, panels, _ in rows)])
-    fig, axes = _panel_grid((1 + len(rows)) * cols, cols, size=1.0)
-    for ax in axes:
-        ax.set_axis_off()
+        top = float(np.abs(m.values).max())  # one scale a convolution: its maps compare
+        tiles.append(Tiles(panels, min(len(panels), COLUMNS), [top] * len(panels)))
+    heights = [1] + [-(-len(t.cells) // t.cols) for t in tiles]
+    fig, axes = plt.subplots(
+        len(heights),
+        1,
+        figsize=(COLUMNS * 1.0 + 0.8, sum(heights) + 0.4 * len(heights)),
+        height_ratios=heights,
+        squeeze=False,
+        layout="constrained",
+    )
+    axes = list(axes.flat)
     axes[0].imshow(example[0], cmap="gray_r", interpolation="nearest")
+    axes[0].set_anchor("W")
+    axes[0].set_axis_off()
     axes[0].set_title(title, fontsize=8, loc="left")
-    for r, (label, panels, top) in enumerate(rows, start=1):
-        for ax, panel in zip(axes[r * cols :], panels, strict=False):
-            _centred(ax, panel, top)
-        axes[r * cols].set_title(label, fontsize=8, loc="left")
+    for ax, m, t in zip(axes[1:], maps, tiles, strict=True):
+        _show_tiles(ax, t)
+        ax.set_anchor("W")
+        label = f"{m.label}: {len(t.cells)} of {len(m.values)} maps {list(m.values.shape)}"
+        ax.set_title(label, fontsize=8, loc="left")
     return fig
 
 

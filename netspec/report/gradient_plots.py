@@ -22,12 +22,13 @@ PANELS = (
 def gradient_plot(record: GradientRecord, path: Path) -> Path:
     """The three panels, stacked, sharing the epoch axis; units coloured from the input (dark)
     to the output (light)."""
-    from netspec.report.plots import _pyplot, _stage_marks
+    from netspec.report.plots import _pyplot, _stage_marks, margins
 
     plt = _pyplot()  # before any other matplotlib import: it picks the Agg backend
     from matplotlib.ticker import MaxNLocator
 
-    fig, axes = plt.subplots(3, 1, figsize=(7.5, 9), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(3, 1, figsize=(7.5, 9), sharex=True)
+    margins(fig, top=0.55, hspace=0.25)
     xs = np.arange(1, len(record.epochs) + 1)
     colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(1, len(record.units))))
     for ax, (measure, ylabel, log) in zip(axes, PANELS, strict=True):

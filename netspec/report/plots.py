@@ -54,6 +54,32 @@ def write_plots(
     return written
 
 
+def margins(
+    fig: Any,
+    left: float = 0.85,
+    right: float = 0.25,
+    top: float = 0.4,
+    bottom: float = 0.55,
+    hspace: float = 0.45,
+    wspace: float = 0.6,
+) -> None:
+    """Fixed margins, in inches, around and between a figure's axes: constrained layout would
+    measure every label to find them, and takes most of a plot's time."""
+    width, height = fig.get_size_inches()
+    grid = fig.axes[0].get_subplotspec().get_gridspec()
+    rows, cols = grid.get_geometry()
+    cell_h = (height - top - bottom - hspace * (rows - 1)) / rows
+    cell_w = (width - left - right - wspace * (cols - 1)) / cols
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        hspace=hspace / max(cell_h, 0.1),
+        wspace=wspace / max(cell_w, 0.1),
+    )
+
+
 def _stage_marks(ax: Any, rows: Sequence[Row], labels: bool = True) -> None:
     """A dashed line where each stage after the first begins and, with `labels`, its name at
     the top left of its span; a label that would overprint an earlier one moves a line down
@@ -246,13 +272,10 @@ def loss_figure(rows: Sequence[Row]) -> Any:
     plt = _pyplot()
     panels = loss_panels(rows)
     fig, axes = plt.subplots(
-        len(panels),
-        1,
-        figsize=(7.5, 1.0 + 2.6 * len(panels)),
-        sharex=True,
-        layout="constrained",
-        squeeze=False,
+        len(panels), 1, figsize=(7.5, 1.0 + 2.6 * len(panels)), sharex=True, squeeze=False
     )
+    legends = any(len(p.lines) > 1 for p in panels)  # beside the axes, on the right
+    margins(fig, right=1.5 if legends else 0.25, top=0.55)
     for n, (ax, panel) in enumerate(zip(axes[:, 0], panels, strict=True)):
         _loss_panel(ax, rows, panel)
         _stage_marks(ax, rows, labels=n == 0)
@@ -270,7 +293,10 @@ def _loss_panel(ax: Any, rows: Sequence[Row], panel: LossPanel) -> None:
             ys = [np.nan if rows[i].get(key) is None else float(rows[i][key]) for i in segment]
             values += [y for y in ys if np.isfinite(y)]
             xs = np.array(segment) + 1
-            ax.plot(xs, ys, marker=".", color=f"C{colour}", label=label if n == 0 else None)
+            measured = [j for j, y in enumerate(ys) if np.isfinite(y)]  # marked; bridged between
+            line = _bridged(ys, [rows[i] for i in segment])
+            label_once = label if n == 0 else None
+            ax.plot(xs, line, marker=".", markevery=measured, color=f"C{colour}", label=label_once)
     if values and min(values) > 0 and max(values) >= 10 * min(values):
         ax.set_yscale("log")
     ax.set_title(panel.title, fontsize=10, loc="left")
@@ -295,9 +321,8 @@ def metric_curves(rows: Sequence[Row], heads: Sequence[HeadSpec], path: Path) ->
     """One panel per head and score: accuracy, or mse and mae."""
     plt = _pyplot()
     panels = [(h, s) for h in heads for s in h.scores]
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(4.5 * len(panels), 3.8), layout="constrained", squeeze=False
-    )
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8), squeeze=False)
+    margins(fig, wspace=0.8)
     for ax, (h, score) in zip(axes[0], panels, strict=True):
         _curves(ax, rows, f"{h.name}/{score}", score)
         ax.set_title(f"{h.name}: {score}")

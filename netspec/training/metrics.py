@@ -10,6 +10,7 @@ target, found by the `netspec_id` that lowering puts on every fx node.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,53 +102,76 @@ def _outputs_of(graph: Graph) -> dict[str, str]:
 
 
 def batch_metrics(heads: Sequence[HeadSpec], out: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """Scalar tensors, detached: `loss`, and `<head>/loss`, `<head>/acc` or `<head>/mse|mae`."""
+    """Scalar tensors, detached: `loss`, and `<head>/loss`, `<head>/acc` or `<head>/mse|mae`.
+    Runs every step, so it costs a few tensor ops a head: a class head over one label a sample
+    (no padding) needs no mask."""
     metrics = {"loss": out["loss"].detach().float()}
     for h in heads:
         metrics[f"{h.name}/loss"] = out["losses"][h.name].detach().float()
         pred, target = out["predictions"].get(h.name), out["targets"].get(h.name)
         if pred is None or target is None:
             continue
-        pred = pred.detach().float()
+        pred = pred.detach()
         if h.target == "class" and pred.shape[-1] > 1:
             truth = target.reshape(pred.shape[:-1])  # (B,) or (B, T)
+            hits = pred.argmax(-1) == truth
+            if truth.ndim == 1:
+                metrics[f"{h.name}/acc"] = hits.float().mean()
+                continue
             labelled = truth != NO_LABEL  # padded steps are left out
-            hits = (pred.argmax(-1) == truth) & labelled
-            metrics[f"{h.name}/acc"] = hits.sum() / labelled.sum().clamp(min=1)
+            metrics[f"{h.name}/acc"] = (hits & labelled).sum() / labelled.sum().clamp(min=1)
         elif h.target in ("class", "binary"):
             guess = (pred > h.threshold).float()  # (B, 1) or (B,)
             metrics[f"{h.name}/acc"] = (guess == target.float().reshape(pred.shape)).float().mean()
         else:
-            diff = pred - target.float().reshape(pred.shape)
+            diff = pred.float() - target.float().reshape(pred.shape)
             metrics[f"{h.name}/mse"] = diff.pow(2).mean()
             metrics[f"{h.name}/mae"] = diff.abs().mean()
     return metrics
 
 
 class Running:
-    """Sample-weighted running means, summed on the device so no step waits for the GPU."""
+    """Sample-weighted running means, summed on the device so no step waits for the GPU: one
+    float64 vector of sums, two tensor ops a step however many metrics there are."""
 
     def __init__(self) -> None:
-        self.sums: dict[str, torch.Tensor] = {}
+        self.keys: list[str] = []
+        self.total: torch.Tensor | None = None  # (len(keys),) float64
         self.count = 0
+        self.aligned = False  # keys known to be in the order `add` is given them
+
+    @property
+    def sums(self) -> dict[str, torch.Tensor]:
+        if self.total is None:
+            return {}
+        return dict(zip(self.keys, self.total.unbind(), strict=True))
 
     def add(self, metrics: dict[str, torch.Tensor], n: int) -> None:
-        for key, v in metrics.items():
-            term = v.double() * n
-            self.sums[key] = self.sums[key] + term if key in self.sums else term
+        values = torch.stack(list(metrics.values()))
+        if self.total is None:
+            self.keys = list(metrics)
+            self.total = torch.zeros(len(self.keys), dtype=torch.float64, device=values.device)
+        elif not self.aligned and self.keys != list(metrics):  # resumed sums, in saved order
+            sums = self.sums
+            self.keys, self.total = list(metrics), torch.stack([sums[k] for k in metrics])
+        self.aligned = True
+        self.total.add_(values, alpha=n)  # in float64: each term is double(value) * n
         self.count += n
 
     def means(self) -> dict[str, float]:
-        if not self.count:
+        if not self.count or self.total is None:
             return {}
-        stacked = torch.stack(list(self.sums.values())).cpu().tolist()  # one transfer
-        return {k: float(v) / self.count for k, v in zip(self.sums, stacked, strict=True)}
+        sums = self.total.cpu().tolist()  # one transfer
+        return {k: float(v) / self.count for k, v in zip(self.keys, sums, strict=True)}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"sums": dict(self.sums), "count": self.count}
+        return {"sums": {k: v.clone() for k, v in self.sums.items()}, "count": self.count}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.sums, self.count = dict(state["sums"]), int(state["count"])
+        sums = dict(state["sums"])
+        self.keys = list(sums)
+        self.total = torch.stack([v.double() for v in sums.values()]) if sums else None
+        self.count, self.aligned = int(state["count"]), False
 
 
 def chunks(size: int, batch: int) -> Iterator[slice]:
@@ -241,12 +265,13 @@ class FiniteGuard:
 
     def bad(self, loss: torch.Tensor, step: int) -> bool:
         """Whether step `step` must stop now (always False on CUDA: see `pending`)."""
-        finite = torch.isfinite(loss.detach())
-        if not self.lazy:
-            if not bool(finite):
-                self.value = str(float(loss.detach()))
+        if not self.lazy:  # on the CPU reading the value costs less than a kernel
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                self.value = str(value)
                 return True
             return False
+        finite = torch.isfinite(loss.detach())
         mark = ~finite & (self.first < 0)
         self.first = torch.where(mark, torch.full_like(self.first, step), self.first)
         return False

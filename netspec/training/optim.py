@@ -193,4 +193,5 @@ class Plateau(Rate):
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        if group["lr"] != lr:  # a constant schedule's steps skip the dict writes
+            group["lr"] = lr

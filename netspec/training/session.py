@@ -24,7 +24,7 @@ from netspec.ir import Graph
 from netspec.plan.plans import TrainPlan
 from netspec.report.plots import TensorBoard
 from netspec.training import runs
-from netspec.training.distributed import join, leave, parallel, world_from_env
+from netspec.training.distributed import join, leave, parallel, shared, world_from_env
 from netspec.training.gradients import FILE as GRADIENTS
 from netspec.training.gradients import GradientRecorder, read_document
 from netspec.training.metrics import Evaluation, evaluate, head_specs
@@ -181,6 +181,21 @@ class Session:
         if self.gradients_unwritten and self.main:
             runs.write_json(self.run / GRADIENTS, self.gradients.document())
         self.gradients_unwritten = False
+
+    def checkpoint_due(self, step: int, mid_epoch: bool = False) -> bool:
+        """Whether a checkpoint is due after `step` steps of the stage: every `checkpoint_every`
+        steps when set; else at the run's first epoch end (a disk that refuses checkpoints shows
+        at once) and `checkpoint_seconds` after the last one. At epoch ends process 0's clock
+        decides for all processes; parallel processes cannot agree mid-epoch without a collective
+        per step, so there only the step count decides."""
+        every = self.options.checkpoint_every
+        if every is not None:
+            return step % every == 0
+        if mid_epoch and (self.world.parallel or self.saved_at is None):
+            return False
+        since = None if self.saved_at is None else time.monotonic() - self.saved_at
+        due = since is None or since >= self.options.checkpoint_seconds
+        return bool(due if mid_epoch else shared(due, self.world))
 
     def save_state(self, stage: int, tensors: dict[str, torch.Tensor], state: Any) -> None:
         """last.safetensors: where the run is (stage, rows, steps) and the stage's own state."""

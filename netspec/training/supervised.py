@@ -16,7 +16,7 @@ import torch
 
 from netspec.plan.plans import StagePlan
 from netspec.training import runs
-from netspec.training.distributed import shard, shared, summed
+from netspec.training.distributed import shard, summed
 from netspec.training.metrics import FiniteGuard, Running, batch_metrics
 from netspec.training.optim import Schedule, make_optimizer, set_lr
 from netspec.training.runs import Checkpoint
@@ -108,26 +108,8 @@ class Supervised:
         self._epoch_end()
 
     def _pause_here(self) -> bool:
-        """Whether to checkpoint inside the epoch: a stop was asked for, or one is due (parallel
-        processes must agree, so there only the step count decides mid-epoch)."""
-        s = self.session
-        by_time = not s.world.parallel and s.saved_at is not None and self._due_by_time()
-        return s.should_stop() or self._due_by_steps() or by_time
-
-    def _due_by_steps(self) -> bool:
-        every = self.session.options.checkpoint_every
-        return every is not None and self.step % every == 0
-
-    def _due_by_time(self) -> bool:
-        """The run's first epoch end (a disk that refuses checkpoints shows at once), or
-        `checkpoint_seconds` since the last checkpoint."""
-        saved = self.session.saved_at
-        return saved is None or time.monotonic() - saved >= self.session.options.checkpoint_seconds
-
-    def _checkpoint_due(self) -> bool:
-        """At an epoch end: by steps, or by process 0's clock (shared, so all processes agree)."""
-        s = self.session
-        return self._due_by_steps() or bool(shared(self._due_by_time(), s.world))
+        """Whether to checkpoint inside the epoch: a stop was asked for, or one is due."""
+        return self.session.should_stop() or self.session.checkpoint_due(self.step, mid_epoch=True)
 
     def _step(self, batch: list[torch.Tensor]) -> None:
         s = self.session
@@ -191,7 +173,7 @@ class Supervised:
             monitored = row.get(f"{self.stage.monitor}/loss", row["train/loss"])
             self.schedule.epoch_end(monitored)
             self._track(monitored)
-        if not last and (self._checkpoint_due() or s.should_stop()):
+        if not last and (s.checkpoint_due(self.step) or s.should_stop()):
             self.save()  # the stage's end is saved by `_end`
         if s.options.on_epoch is not None:
             s.options.on_epoch(self.stage.name, self.epoch, row)

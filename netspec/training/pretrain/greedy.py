@@ -1,7 +1,8 @@
 """The greedy pretraining stage: each listed unit in turn, bottom-up, trained by its own rule
 on the values its input takes under the units below it (computed once, under no_grad, with the
-lower units fixed). Checkpoints at every epoch end; a resumed run continues in the same unit and
-epoch with the same chains, optimizer state and random streams."""
+lower units fixed). Checkpoints at epoch ends as the run's cadence asks (`checkpoint_seconds`,
+`--checkpoint-every`) and after each unit; a resumed run continues in the same unit and epoch with
+the same chains, optimizer state and random streams."""
 
 from __future__ import annotations
 
@@ -72,8 +73,10 @@ class Greedy:
                 s.reporter.advance()
             self.epoch = epoch + 1
             self._record(name, step, rule, train, held, done + per_epoch, start, epochs)
-            self.save()
-            if s.should_stop() and self.epoch < epochs:
+            stop = s.should_stop() and self.epoch < epochs
+            if stop or self.epoch == epochs or s.checkpoint_due(s.global_step):
+                self.save()
+            if stop:
                 raise Stopped
         rule.finish()
         s.reporter.stage_end()
