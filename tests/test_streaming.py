@@ -93,6 +93,7 @@ def test_a_streamed_run_trains_like_one_held_whole(
     streamed = _train(spec, tmp_path / "streamed")
     assert streamed.status == "done"
     assert [r["train/loss"] for r in streamed.rows] == [r["train/loss"] for r in held.rows]
+    assert streamed.metrics == held.metrics  # the held-out splits, evaluated in chunks
     want, got = _weights(held), _weights(streamed)
     assert all(torch.equal(want[k], got[k]) for k in want)
 
