@@ -39,7 +39,7 @@ class BatchSource(Protocol):
 
 def budget_bytes(device: torch.device) -> int | None:
     """The bytes a split may take on `device` before it is streamed; None where unknown."""
-    forced = os.environ.get(BUDGET_ENV, "").strip().upper()
+    forced = os.environ.get(BUDGET_ENV, "").strip()
     if forced:
         return parse_bytes(forced)
     if device.type == "cuda":
