@@ -29,8 +29,8 @@ def test_a_setting_has_its_own_page(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = explain_word("early_stop", capsys)
     assert code == 0
     assert out.splitlines() == [
-        "early_stop: the patience: stop after this many epochs without a better monitored loss, "
-        "a positive integer or `none`",
+        "early_stop: the patience: stop after this many evaluations (epochs, unless `eval_every` "
+        "is set) without a better monitored loss, a positive integer or `none`",
         "  (a setting of the train section, which its stages inherit, or of one stage)",
         "  type: int",
     ]
