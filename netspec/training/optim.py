@@ -16,6 +16,7 @@ import torch
 
 from netspec.plan.catalog import OPTIMIZERS, SCHEDULES
 from netspec.plan.plans import CallPlan
+from netspec.training.eager_optim import eager
 
 Parameters = Iterable[torch.nn.Parameter]
 
@@ -31,7 +32,7 @@ def sgd(
 ) -> torch.optim.Optimizer:
     # Nesterov without momentum is an error in torch; the checker rejects it, this keeps it so.
     nesterov = nesterov and momentum > 0
-    return torch.optim.SGD(
+    return eager(torch.optim.SGD)(
         params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
     )
 
@@ -39,13 +40,15 @@ def sgd(
 def adam(
     params: Parameters, *, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float
 ) -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+    return eager(torch.optim.Adam)(
+        params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay
+    )
 
 
 def adamw(
     params: Parameters, *, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float
 ) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(
+    return eager(torch.optim.AdamW)(
         params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay
     )
 
@@ -59,7 +62,7 @@ def rmsprop(
     eps: float,
     weight_decay: float,
 ) -> torch.optim.Optimizer:
-    return torch.optim.RMSprop(
+    return eager(torch.optim.RMSprop)(
         params, lr=lr, alpha=alpha, momentum=momentum, eps=eps, weight_decay=weight_decay
     )
 
