@@ -154,7 +154,7 @@ def test_negative_statistics_are_averaged_over_the_chains_not_the_batch() -> Non
     assert db.shape == (6,) and dW.shape == (4, 6) and dc.shape == (4,)
     torch.manual_seed(1)
     rule2 = ContrastiveDivergence(rbm, CDSettings(lr=0.1, persistent=True), chains=10)
-    _, vk, _ = rule2._negative(v_short)
+    vk = rule2._negative(v_short).vk
     assert vk.shape[0] == 10
     assert torch.allclose(db, v_short.mean(0) - vk.mean(0))
 

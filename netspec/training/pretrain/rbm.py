@@ -28,6 +28,29 @@ class CDSettings:
     average: float = 0.0  # decay of a moving average of W, b and c (0: none)
 
 
+class _Stacked:
+    """One minibatch size's buffers: the data rows and the chains' rows stacked, so that p(h | v)
+    of both is one product and each parameter's update one more (rows weighed +1/B and -1/C)."""
+
+    def __init__(self, like: torch.Tensor, batch: int, chains: int, noise_dtype: torch.dtype):
+        hidden, visible = like.shape
+        rows = batch + chains
+        self.x = like.new_empty(rows, visible)  # [v0; vk]: x = v / sigma
+        self.ph = like.new_empty(rows, hidden)  # [p(h | v0); p(h | vk)]
+        self.ph_t = self.ph.t()
+        # Views made once: slicing is a dispatch too, and a small step makes a dozen.
+        self.v0, self.vk = self.x[:batch], self.x[batch:]
+        self.ph0, self.phk = self.ph[:batch], self.ph[batch:]
+        weights = torch.cat(
+            [like.new_full((batch,), 1.0 / batch), like.new_full((chains,), -1.0 / chains)]
+        )
+        self.signs = weights.view(1, rows)  # (1, B + C): the means, positive minus negative
+        self.scale = weights.view(rows, 1)  # (B + C, 1)
+        self.scaled = torch.empty_like(self.x)  # rows of x times their sign
+        self.hidden_noise = like.new_empty(chains, hidden)
+        self.visible_noise = like.new_empty(chains, visible, dtype=noise_dtype)
+
+
 class ContrastiveDivergence:
     """Updates an RBM's W, b and c in place, under no_grad, one minibatch at a time.
 
@@ -50,6 +73,7 @@ class ContrastiveDivergence:
         # goes through __getattr__, and a step makes a dozen (a quarter of a small step's time).
         # Updated in place, so they stay the RBM's own (loading a state copies into them).
         self.W, self.b, self.c = rbm.W.data, rbm.b.data, rbm.c.data
+        self._W_t = self.W.t()
         self._live = [self.W, self.b, self.c]
         self._b_row, self._c_row = self.b.view(1, -1), self.c.view(1, -1)  # (1, V), (1, H)
         self.s = settings
@@ -59,59 +83,68 @@ class ContrastiveDivergence:
         # (C, H) hidden probabilities, in the RBM's own dtype (a float64 RBM gets float64 chains)
         self.chain = rbm.W.new_zeros(chains, hidden)
         self.updates = 0
-        self._ones_by_size: dict[int, torch.Tensor] = {}
+        self._by_batch: dict[int, _Stacked] = {}  # the minibatch sizes repeat (full, last)
         self.mean = [p.detach().clone() for p in self._params()] if settings.average else []
 
-    def _ones(self, n: int) -> torch.Tensor:
-        """A (1, n) row of ones (kept: the minibatch and chain sizes repeat)."""
-        ones = self._ones_by_size.get(n)
-        if ones is None:
-            ones = self._ones_by_size[n] = self.W.new_ones(1, n)
-        return ones
+    def _stacked(self, batch: int) -> _Stacked:
+        found = self._by_batch.get(batch)
+        if found is None:
+            chains = self.chain.shape[0] if self.s.persistent else batch
+            # Gaussian noise in the default dtype whatever the RBM's, as torch.randn draws it
+            gaussian = self.rbm.kind == "gaussian"
+            noise = torch.get_default_dtype() if gaussian else self.W.dtype
+            found = _Stacked(self.W, batch, chains, noise)
+            self._by_batch[batch] = found
+        return found
 
     def _params(self) -> list[torch.Tensor]:
         return self._live
 
-    def _sample(self, p: torch.Tensor) -> torch.Tensor:
+    def _sample(self, p: torch.Tensor, buf: _Stacked) -> torch.Tensor:
         # Uniform noise below p, compared in place (1.0 or 0.0 in the noise's own buffer): one
         # kernel and no temporary, four times faster than torch.bernoulli on the CPU.
-        noise = torch.rand(p.shape, generator=self.generator, device=p.device, dtype=p.dtype)
-        return noise.lt_(p)
+        return buf.hidden_noise.uniform_(generator=self.generator).lt_(p)
 
-    def _visible_sample(self, h: torch.Tensor) -> torch.Tensor:
+    def _hidden(self, x: torch.Tensor, out: torch.Tensor) -> None:
+        torch.addmm(self.c, x, self._W_t, out=out).sigmoid_()  # p(h = 1 | x), into out
+
+    def _visible_sample(self, h: torch.Tensor, buf: _Stacked) -> None:
+        mean = torch.addmm(self.b, h, self.W, out=buf.vk)  # W^T h + b: (C, V)
         if self.rbm.kind == "gaussian":  # x = v / sigma given h: N(W^T h + b, 1)
-            mean = torch.addmm(self.b, h, self.W)  # (N, V)
-            noise = torch.randn(mean.shape, generator=self.generator, device=mean.device)
-            return mean + noise
-        return self._sample(torch.addmm(self.b, h, self.W).sigmoid_())  # E[v | h], in place
+            mean.add_(buf.visible_noise.normal_(generator=self.generator))
+        else:  # E[v | h] in place, then 1.0 where the noise is below it
+            mean.sigmoid_().gt_(buf.visible_noise.uniform_(generator=self.generator))
 
-    def _negative(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """p(h | v0), and the chains' visible states and hidden probabilities after k steps;
-        visible values as the weights see them, x = v / sigma (Gaussian units)."""
-        s, W, c = self.s, self.W, self.c
-        ph0 = F.linear(v0, W, c).sigmoid_()  # (B, H)
-        ph = self.chain if s.persistent else ph0
-        vk = v0
-        for _ in range(s.k):
-            vk = self._visible_sample(self._sample(ph))  # (C, V)
-            ph = F.linear(vk, W, c).sigmoid_()  # (C, H)
+    def _negative(self, v0: torch.Tensor) -> _Stacked:
+        """The minibatch's buffers, holding x0 = v0 / sigma and p(h | x0), and the chains'
+        visible states and hidden probabilities after k steps."""
+        s, buf = self.s, self._stacked(v0.shape[0])
+        buf.v0.copy_(v0)
+        if not s.persistent:
+            self._hidden(buf.v0, buf.ph0)
+        ph = self.chain if s.persistent else buf.ph0
+        for step in range(s.k):
+            self._visible_sample(self._sample(ph, buf), buf)
+            if s.persistent and step == s.k - 1:
+                self._hidden(buf.x, buf.ph)  # p(h | x0) with the chains' last: one product
+            else:
+                self._hidden(buf.vk, buf.phk)
+            ph = buf.phk
         if s.persistent:
-            self.chain = ph
-        return ph0, vk, ph
+            self.chain = buf.phk  # a view: the next step samples from it before overwriting it
+        return buf
 
     @torch.no_grad()
     def gradients(self, v0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Estimates of the log-likelihood gradient for W, b and c (ascent directions), with
         the sparsity pull but without weight decay (the optimizer adds that)."""
-        v0 = self.rbm.scaled(v0)  # (B, V) x = v / sigma: the statistics are of x
-        ph0, vk, ph = self._negative(v0)
-        pos, neg = 1.0 / v0.shape[0], 1.0 / vk.shape[0]
-        dc = ph0.sum(0) * pos - ph.sum(0) * neg  # (H,)
+        buf = self._negative(self.rbm.scaled(v0))  # the statistics are of x = v / sigma
+        dc = (buf.signs @ buf.ph).view(-1)  # (H,) mean over the data minus over the chains
         if self.s.sparsity:
-            dc.add_(self.s.target - ph0.mean(0), alpha=self.s.sparsity)
+            dc.add_(self.s.target - buf.ph0.mean(0), alpha=self.s.sparsity)
         return (
-            torch.addmm(ph0.t() @ v0, ph.t(), vk, beta=pos, alpha=-neg),  # (H, V)
-            v0.sum(0) * pos - vk.sum(0) * neg,  # (V,)
+            buf.ph_t @ torch.mul(buf.x, buf.scale, out=buf.scaled),  # (H, V)
+            (buf.signs @ buf.x).view(-1),  # (V,)
             dc,
         )
 
@@ -143,17 +176,13 @@ class ContrastiveDivergence:
                 velocity.mul_(s.momentum).add_(grad, alpha=rate)
                 param.add_(velocity)
             return
-        # The common case, fused in place: no temporaries for the (H, V) gradient.
-        v0 = rbm.scaled(v0)  # (B, V) x = v / sigma
-        ph0, vk, ph = self._negative(v0)
-        batch, chains = v0.shape[0], vk.shape[0]
-        pos, neg = rate / batch, rate / chains
-        self.W.addmm_(ph0.t(), v0, alpha=pos).addmm_(ph.t(), vk, alpha=-neg)
-        # column sums as (1, n) ones times the matrix, into the biases seen as rows: one kernel
-        # each, no temporary, no transpose
-        ones, chain_ones = self._ones(batch), self._ones(chains)
-        self._b_row.addmm_(ones, v0, alpha=pos).addmm_(chain_ones, vk, alpha=-neg)
-        self._c_row.addmm_(ones, ph0, alpha=pos).addmm_(chain_ones, ph, alpha=-neg)
+        # The common case, fused in place: one product per parameter over the stacked rows,
+        # no temporaries.
+        buf = self._negative(rbm.scaled(v0))
+        torch.mul(buf.x, buf.scale, out=buf.scaled)
+        self.W.addmm_(buf.ph_t, buf.scaled, alpha=rate)
+        self._b_row.addmm_(buf.signs, buf.x, alpha=rate)
+        self._c_row.addmm_(buf.signs, buf.ph, alpha=rate)
 
     @contextmanager
     def averaged(self) -> Iterator[None]:
@@ -176,7 +205,7 @@ class ContrastiveDivergence:
     def state_dict(self) -> dict[str, Any]:
         """What a resumed run needs to continue the same chains, momentum and average."""
         return {
-            "chain": self.chain,
+            "chain": self.chain.clone(),  # the chain is a view of a buffer the next step rewrites
             "updates": self.updates,
             "velocity": dict(zip(self.PARAMS, self.velocity, strict=True)),
             "average": dict(zip(self.PARAMS, self.mean, strict=True)) if self.mean else None,
