@@ -4,6 +4,7 @@ sigma on Bernoulli units, export keeps it, and on whitened patches only sigma < 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,13 +83,22 @@ def test_the_equations_with_sigma_are_what_the_module_computes() -> None:
     assert np.allclose(scope[delta("x")], _np(v.grad))
 
 
+class Noise:
+    """The reference's uniform noise: a copy of the rule's NumPy generator, taken before a step."""
+
+    generator: np.random.Generator | None = None
+
+
 @pytest.fixture
-def draws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The reference's draws from torch's global generator, as the CD rule takes its own."""
+def draws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Noise]:
+    """The reference's draws as the CD rule takes its own: uniform noise from a copy of its NumPy
+    generator, Gaussian noise from torch's global generator."""
+    noise = Noise()
 
     def bernoulli(q: Any, like: Any = None) -> Any:
         shape = np.shape(q if like is None else like)
-        return (torch.rand(shape, dtype=torch.float64).numpy() < q).astype(np.float64)
+        assert noise.generator is not None, "copy the rule's generator before the step"
+        return (noise.generator.random(shape) < q).astype(np.float64)
 
     def normal(m: Any, like: Any = None) -> Any:
         shape = np.shape(m if like is None else like)
@@ -96,7 +106,7 @@ def draws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setitem(reference.NUMPY, "bernoulli", bernoulli)
     monkeypatch.setitem(reference.NUMPY, "normal", normal)
-    yield
+    yield noise
 
 
 @pytest.mark.parametrize(
@@ -104,7 +114,7 @@ def draws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     [("cd", "sgd", {"lr": 0.05, "momentum": 0.9}), ("pcd", "adam", {"lr": 0.01})],
 )
 def test_the_cd_equations_with_sigma_are_the_update_the_rule_applies(
-    draws: None, method: str, optimizer: str, op: dict[str, Any]
+    draws: Noise, method: str, optimizer: str, op: dict[str, Any]
 ) -> None:
     rows = 5
     rbm = _rbm()
@@ -118,9 +128,11 @@ def test_the_cd_equations_with_sigma_are_the_update_the_rule_applies(
     eqs = pretraining(_context(), settings)
     scope: dict[str, Any] = {f"{p}_h": _np(getattr(rbm, p)) for p in ("W", "b", "c")}
     scope.update({"chain_h": np.zeros((rows, 4)), **{f"vel_{p}_h": 0.0 for p in "Wbc"}})
+    rule.cd.noise()  # type: ignore[attr-defined]  # seeded now, not from the draws below
     for step in range(2):
         data = torch.randn(rows, 6, dtype=torch.float64)
         torch.manual_seed(10 + step)
+        draws.generator = copy.deepcopy(rule.cd.noise())  # type: ignore[attr-defined]
         rule.step(data, float(op["lr"]))
         torch.manual_seed(10 + step)
         scope["x"] = _np(data)

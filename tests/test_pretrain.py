@@ -4,6 +4,8 @@ inside a pretraining stage ends with exactly the weights of an uninterrupted one
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import netspec
 from netspec.backend.nn.energy import RBM
 from netspec.training.pretrain.rbm import CDSettings, ContrastiveDivergence, reconstruction_error
 from netspec.training.run import TrainOptions, TrainResult, train
+from netspec.training.runs import pack_state, unpack_state
 
 STACK = """
 network stack {
@@ -157,6 +160,35 @@ def test_negative_statistics_are_averaged_over_the_chains_not_the_batch() -> Non
     vk = rule2._negative(v_short).vk
     assert vk.shape[0] == 10
     assert torch.allclose(db, v_short.mean(0) - vk.mean(0))
+
+
+def test_a_rule_loaded_from_its_state_continues_the_same_chains_noise_and_average() -> None:
+    data = torch.bernoulli(torch.full((47, 6), 0.3), generator=torch.Generator().manual_seed(0))
+    settings = CDSettings(lr=0.1, persistent=True, average=0.9)
+    torch.manual_seed(0)
+    rbm = RBM(6, 4)
+    rule = ContrastiveDivergence(rbm, settings, chains=10)
+    for i in range(0, 30, 10):
+        rule.step(data[i : i + 10])
+    tensors, meta = pack_state(rule.state_dict())
+    saved = unpack_state(json.loads(json.dumps(meta)), copy.deepcopy(tensors))  # as a checkpoint
+    weights = copy.deepcopy(rbm.state_dict())
+    chain = saved["chain"].clone()
+    twin = RBM(6, 4)
+    twin.load_state_dict(weights)
+    resumed = ContrastiveDivergence(twin, settings, chains=10)
+    resumed.load_state_dict(saved)
+    torch.manual_seed(123)  # the global stream plays no part once the noise is restored
+    for r in (rule, resumed):
+        r.step(data[30:40])
+        r.step(data[40:47])  # a short last minibatch
+    assert torch.equal(tensors["state/chain"], chain)  # the saved chain was not stepped on
+    averages = rule.state_dict()["average"], resumed.state_dict()["average"]
+    assert all(torch.equal(averages[0][k], averages[1][k]) for k in ("W", "b", "c"))
+    assert torch.equal(rule.chain, resumed.chain)
+    for name in ("W", "b", "c"):
+        assert torch.equal(getattr(rbm, name), getattr(twin, name)), name
+    assert not torch.equal(rbm.W, weights["W"])  # and the two steps did train
 
 
 def test_an_averaged_rbm_ends_on_the_moving_average_of_its_weights() -> None:

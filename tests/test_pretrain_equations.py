@@ -1,12 +1,13 @@
 """The unsupervised rules as equations (each pretrainable kind's `pretraining` hook) are what
 the rules of netspec/training/pretrain apply: the CD and PCD update, evaluated with the same
-random draws the rule takes (both drawn from torch's generator, seeded alike), equals the
+random draws the rule takes (the same generators in the same states), equals the
 rule's change to the RBM's parameters; the autoencoder's reconstruction gradient and the
 dictionary's equal torch.autograd of the rule's own objective, and the dictionary step with
 its renormalised atoms equals the rule's."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -63,15 +64,23 @@ def _same(ours: Any, theirs: torch.Tensor, what: str) -> None:
     assert np.allclose(got, want, rtol=1e-9, atol=1e-12), f"{what}: {got} against {want}"
 
 
+class Noise:
+    """The reference's uniform noise: a copy of the rule's NumPy generator, taken before a step."""
+
+    generator: np.random.Generator | None = None
+
+
 @pytest.fixture
-def draws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The reference's random draws taken from torch's global generator as the RBM rule takes
-    its own (uniform noise below p; Gaussian noise in float32), so that seeded alike, both draw
-    the same samples."""
+def draws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Noise]:
+    """The reference's random draws taken as the RBM rule takes its own (uniform noise below p
+    from its NumPy generator, copied into the fixture's before each step; Gaussian noise in
+    float32 from torch's global generator), so that both draw the same samples."""
+    noise = Noise()
 
     def bernoulli(q: Any, like: Any = None) -> Any:
         shape = np.shape(q if like is None else like)
-        return (torch.rand(shape, dtype=torch.float64).numpy() < q).astype(np.float64)
+        assert noise.generator is not None, "copy the rule's generator before the step"
+        return (noise.generator.random(shape) < q).astype(np.float64)
 
     def normal(m: Any, like: Any = None) -> Any:
         shape = np.shape(m if like is None else like)
@@ -79,7 +88,7 @@ def draws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setitem(reference.NUMPY, "bernoulli", bernoulli)
     monkeypatch.setitem(reference.NUMPY, "normal", normal)
-    yield
+    yield noise
 
 
 @pytest.fixture
@@ -117,7 +126,7 @@ CD_CASES = [
 
 @pytest.mark.parametrize(("method", "mp", "optimizer", "op", "visible"), CD_CASES)
 def test_the_cd_update_equations_are_the_update_the_rule_applies(
-    draws: None, method: str, mp: dict[str, Any], optimizer: str, op: dict[str, Any], visible: str
+    draws: Noise, method: str, mp: dict[str, Any], optimizer: str, op: dict[str, Any], visible: str
 ) -> None:
     v, h, b = 6, 4, 5
     torch.manual_seed(0)
@@ -133,10 +142,12 @@ def test_the_cd_update_equations_are_the_update_the_rule_applies(
     scope: dict[str, Any] = {f"{p}_h": _np(getattr(rbm, p)) for p in ("W", "b", "c")}
     scope["chain_h"] = np.zeros((b, h))
     scope.update({f"vel_{p}_h": 0.0 for p in ("W", "b", "c")})
+    rule.cd.noise()  # type: ignore[attr-defined]  # seeded now, not from the draws below
     for step, rows in enumerate((b, b - 2)):  # a short last minibatch: fewer rows than chains
         data = torch.rand(rows, v, dtype=torch.float64)
         data = data if visible == "gaussian" else (data < 0.5).double()
         torch.manual_seed(10 + step)
+        draws.generator = copy.deepcopy(rule.cd.noise())  # type: ignore[attr-defined]
         rule.step(data, float(op["lr"]))
         torch.manual_seed(10 + step)
         scope["x"] = _np(data)
