@@ -130,21 +130,70 @@ def batch_metrics(heads: Sequence[HeadSpec], out: dict[str, Any]) -> dict[str, t
     return metrics
 
 
+def host_metrics(heads: Sequence[HeadSpec], out: dict[str, Any]) -> dict[str, float]:
+    """`batch_metrics` as Python floats, for a step on the CPU, where reading a value costs less
+    than launching a kernel: a class head with one label a sample counts its hits in one
+    reduction, and a loss that is also the total (one head) is read once."""
+    if not all(_one_label(h, out) for h in heads):  # sequences, binary and real-valued heads
+        return {k: float(v) for k, v in batch_metrics(heads, out).items()}
+    read: dict[int, float] = {}  # id(tensor) -> its value
+
+    def value(t: torch.Tensor) -> float:
+        if id(t) not in read:
+            read[id(t)] = float(t.detach())
+        return read[id(t)]
+
+    metrics = {"loss": value(out["loss"])}
+    for h in heads:
+        metrics[f"{h.name}/loss"] = value(out["losses"][h.name])
+        pred, target = out["predictions"].get(h.name), out["targets"].get(h.name)
+        if pred is not None and target is not None:
+            hits = pred.detach().argmax(-1) == target.reshape(len(pred))  # (B,)
+            metrics[f"{h.name}/acc"] = int(hits.sum()) / len(pred)
+    return metrics
+
+
+def _one_label(h: HeadSpec, out: dict[str, Any]) -> bool:
+    """A head without predictions, or a class head scoring one class id a sample."""
+    pred, target = out["predictions"].get(h.name), out["targets"].get(h.name)
+    if pred is None or target is None:
+        return True
+    return h.target == "class" and pred.dim() == 2 and pred.shape[-1] > 1
+
+
 class Running:
-    """Sample-weighted running means, summed on the device so no step waits for the GPU: one
-    float64 vector of sums, two tensor ops a step however many metrics there are."""
+    """Sample-weighted running means. On a GPU they are summed on the device so no step waits
+    for it: one float64 vector of sums, two tensor ops a step however many metrics there are.
+    On the CPU, `add_host` sums Python floats (exact float64 too, and no kernel at all)."""
 
     def __init__(self) -> None:
         self.keys: list[str] = []
         self.total: torch.Tensor | None = None  # (len(keys),) float64
+        self.host: list[float] | None = None  # the sums, where `add_host` keeps them
         self.count = 0
         self.aligned = False  # keys known to be in the order `add` is given them
 
     @property
     def sums(self) -> dict[str, torch.Tensor]:
-        if self.total is None:
+        total = self.total if self.host is None else torch.tensor(self.host, dtype=torch.float64)
+        if total is None:
             return {}
-        return dict(zip(self.keys, self.total.unbind(), strict=True))
+        return dict(zip(self.keys, total.unbind(), strict=True))
+
+    def add_host(self, metrics: dict[str, float], n: int) -> None:
+        """`add` for values already read: each is summed as float(value) * n in float64."""
+        if self.host is None:
+            if self.total is None:
+                self.keys, self.host = list(metrics), [0.0] * len(metrics)
+            else:  # resumed sums (`load_state_dict`), in saved order
+                sums = dict(zip(self.keys, self.total.tolist(), strict=True))
+                self.keys, self.total = list(metrics), None
+                self.host = [sums[k] for k in self.keys]
+            self.aligned = True
+        host = self.host
+        for i, value in enumerate(metrics.values()):
+            host[i] += value * n
+        self.count += n
 
     def add(self, metrics: dict[str, torch.Tensor], n: int) -> None:
         values = torch.stack(list(metrics.values()))
@@ -159,9 +208,14 @@ class Running:
         self.count += n
 
     def means(self) -> dict[str, float]:
-        if not self.count or self.total is None:
+        if self.host is not None:
+            sums = self.host
+        elif self.total is not None:
+            sums = self.total.cpu().tolist()  # one transfer
+        else:
             return {}
-        sums = self.total.cpu().tolist()  # one transfer
+        if not self.count:
+            return {}
         return {k: float(v) / self.count for k, v in zip(self.keys, sums, strict=True)}
 
     def state_dict(self) -> dict[str, Any]:
@@ -171,7 +225,7 @@ class Running:
         sums = dict(state["sums"])
         self.keys = list(sums)
         self.total = torch.stack([v.double() for v in sums.values()]) if sums else None
-        self.count, self.aligned = int(state["count"]), False
+        self.host, self.count, self.aligned = None, int(state["count"]), False
 
 
 def chunks(size: int, batch: int) -> Iterator[slice]:

@@ -4,7 +4,8 @@ held-out splits every `eval_every` epochs (and at the stage's end), which the be
 stopping and a `plateau` schedule follow; checkpoints every `checkpoint_seconds` (or every
 `checkpoint_every` steps), at the stage's end and when the run is asked to stop; and a NaN guard
 that stops the run with the last good checkpoint kept. Nothing runs per step that a hand-written
-loop would not: the running metrics stay on the device until the epoch ends."""
+loop would not: the running metrics stay on a GPU until the epoch ends, and on the CPU are read
+as Python floats at once, as a hand-written loop reads its loss."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import torch
 from netspec.plan.plans import StagePlan
 from netspec.training import runs
 from netspec.training.distributed import shard, summed
-from netspec.training.metrics import FiniteGuard, Running, batch_metrics
+from netspec.training.metrics import FiniteGuard, Running, batch_metrics, host_metrics
 from netspec.training.optim import Schedule, make_optimizer, set_lr
 from netspec.training.runs import Checkpoint
 from netspec.training.session import Session, Stopped, TrainError
@@ -49,6 +50,7 @@ class Supervised:
         base_lr = float(stage.optimizer.params["lr"])
         self.schedule = Schedule(stage.schedule, base_lr, self.total, self.by_steps)
         self.guard = FiniteGuard(s.device)
+        self.on_host = s.device.type == "cpu"  # where a step's metrics are read at once
         self.eval_every = stage.evaluation_interval(self.epochs)
         self.epoch = self.pos = self.step = self.bad = 0
         self.best: float | None = None
@@ -130,7 +132,10 @@ class Supervised:
         self.opt.step()
         if probe is not None:
             probe.update()
-        self.running.add(batch_metrics(s.heads, out), int(batch[0].shape[0]))
+        if self.on_host:  # reading values costs less than a kernel
+            self.running.add_host(host_metrics(s.heads, out), int(batch[0].shape[0]))
+        else:  # summed on the device, so no step waits for it
+            self.running.add(batch_metrics(s.heads, out), int(batch[0].shape[0]))
 
     def _diverged(self, step: int) -> None:
         s = self.session
