@@ -3,6 +3,7 @@ from a DataLoader in the same order (and so to the same weights) as splits held 
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,11 @@ import pytest
 import torch
 
 import netspec
-from netspec.data import streaming
-from netspec.data.loading import from_npy
+from netspec.data import loading, rows, streaming
+from netspec.data.loading import from_npy, load
+from netspec.data.rows import RowView
+from netspec.ir import Graph
+from netspec.plan.plans import DataPlan
 from netspec.training.run import TrainOptions, TrainResult, train
 
 
@@ -108,3 +112,96 @@ def test_a_streamed_run_resumes_exactly(tmp_path: Path, monkeypatch: pytest.Monk
     assert rest.status == "done"
     resumed = _weights(rest)
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+_WIDE = """
+network wide {
+    input x: [256]
+    input label: class(4)
+    y = x -> dense(8, act=relu) -> softmax(4)
+    loss cross_entropy(y, label)
+}
+
+train wide {
+    data = npy(path="x.npy", target="y.npy", test=0.1, val=0.1)
+    normalize = standard
+    batch = 32
+    optimizer = sgd(lr=0.05)
+    steps = 3
+}
+"""
+
+
+Loading = tuple[DataPlan, Graph]
+
+
+def _wide(folder: Path, monkeypatch: pytest.MonkeyPatch, normalize: bool = True) -> Loading:
+    """What loads a 4 MiB file of 4,096 samples, as the session would."""
+    monkeypatch.chdir(folder)
+    if not (folder / "x.npy").exists():
+        rng = np.random.default_rng(1)
+        x = rng.normal(3.0, 2.0, size=(4096, 256)).astype("float32")
+        np.save(folder / "x.npy", x)
+        np.save(folder / "y.npy", x[:, :4].argmax(axis=1))
+    spec = _WIDE if normalize else _WIDE.replace("normalize = standard", "")
+    compiled = netspec.compile(spec, "wide.net")
+    return compiled.trains["wide"].data, compiled.networks["wide"]
+
+
+def test_a_split_over_the_budget_stays_rows_of_the_memory_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan, graph = _wide(tmp_path, monkeypatch)
+    held = load(plan, graph)
+    monkeypatch.setenv(streaming.BUDGET_ENV, "64K")  # every split is over it
+    monkeypatch.setattr(rows, "CHUNK_BYTES", 1 << 16)  # checks and statistics in 64 chunks
+    loading._raw.cache_clear()  # the file read and checked again, under the budget
+    tracemalloc.start()
+    try:
+        streamed = load(plan, graph)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    data = (tmp_path / "x.npy").stat().st_size
+    # Not a copy of the values, whole or by split: chunks and per-sample indices only.
+    assert peak < data / 4
+    for name in ("train", "val", "test"):
+        want, got = getattr(held, name), getattr(streamed, name)
+        assert want is not None and got is not None and want.size == got.size
+        for key, view in got.arrays.items():
+            assert isinstance(view, RowView) and isinstance(view.source, np.memmap)
+            assert view.shape == want.arrays[key].shape and view.dtype == want.arrays[key].dtype
+            np.testing.assert_allclose(np.asarray(view), want.arrays[key], rtol=1e-5, atol=1e-5)
+        assert np.array_equal(got.arrays["label"][:], want.arrays["label"])
+    for key, (mean, std) in held.normalization.items():  # from chunks: equal to rounding
+        np.testing.assert_allclose(streamed.normalization[key][0], mean, rtol=1e-6)
+        np.testing.assert_allclose(streamed.normalization[key][1], std, rtol=1e-6)
+    asked = np.array([5, 0, 700, 5])  # a batch's indices, in the permutation's order
+    x_held = held.train.arrays["x"]
+    assert isinstance(x_held, np.ndarray)
+    np.testing.assert_allclose(
+        streamed.train.arrays["x"][asked], x_held[asked], rtol=1e-5, atol=1e-5
+    )
+
+
+def test_a_split_under_the_budget_is_read_whole_with_exact_statistics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = load(*_wide(tmp_path, monkeypatch, normalize=False)).train.arrays["x"]
+    ds = load(*_wide(tmp_path, monkeypatch))
+    assert all(type(a) is np.ndarray for a in ds.train.arrays.values())
+    seen = np.asarray(raw, dtype=np.float64)  # numpy's own reduction, as it always was
+    mean, std = seen.mean(axis=0), seen.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    assert np.array_equal(ds.normalization["x"][0], mean.astype(np.float32))
+    assert np.array_equal(ds.normalization["x"][1], std.astype(np.float32))
+    assert np.array_equal(ds.train.arrays["x"], ((raw - mean) / std).astype(np.float32))
+
+
+def test_host_rows_read_a_row_view_by_slice_and_by_index() -> None:
+    x = np.arange(30, dtype="float32").reshape(10, 3)
+    view = RowView(x, rows.Convert((3,), np.dtype("float32")), np.array([9, 2, 4, 0]))
+    host = streaming.HostRows(view, torch.device("cpu"))
+    assert host.shape == (4, 3) and len(host) == 4
+    assert host[1:3].tolist() == [x[2].tolist(), x[4].tolist()]
+    assert host[torch.tensor([3, 0])].tolist() == [x[0].tolist(), x[9].tolist()]

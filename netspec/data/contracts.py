@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from math import prod
+from typing import Any
 
 import numpy as np
 
+from netspec.data.rows import blocks
 from netspec.diagnostics.failure import Failure, at
 from netspec.lang.source import Span
 
@@ -207,28 +210,35 @@ def _missing(where: str, what: str, span: Span, value: str = "value") -> DataErr
 def non_finite(array: np.ndarray, origin: str, file: str | None = None) -> list[DataError]:
     """E514 for the first samples of `array` (samples on axis 0) that hold nan or inf.
     `origin` names it in messages (a file "`x.npy`", or a source "`blobs`"); `file`, when it is
-    one, gives the location: line = the sample's number, column = the value's within it."""
+    one, gives the location: line = the sample's number, column = the value's within it.
+    Read in chunks, so a memory-mapped file is never copied whole."""
     if array.dtype.kind not in "fc" or len(array) == 0:
         return []
-    flat = array.reshape(len(array), -1)
-    bad = ~np.isfinite(flat)
-    samples = np.flatnonzero(bad.any(axis=1))
+    width = prod(array.shape[1:])
+    first: list[tuple[int, int, Any]] = []  # sample, its first bad value's place, that value
+    total = 0
+    for start, part in blocks(array):
+        flat = part.reshape(len(part), -1)
+        bad = ~np.isfinite(flat)
+        samples = np.flatnonzero(bad.any(axis=1))
+        total += len(samples)
+        for s in samples[: SHOWN - len(first)]:
+            v = int(np.argmax(bad[s]))
+            first.append((start + int(s), v, flat[s, v]))
     found = []
-    for s in samples[:SHOWN]:
-        v = int(np.argmax(bad[s]))
-        value = flat[s, v]
-        where = f"sample {s + 1} (index {s})" + (f", value {v + 1}" if flat.shape[1] > 1 else "")
+    for s, v, value in first:
+        where = f"sample {s + 1} (index {s})" + (f", value {v + 1}" if width > 1 else "")
         found.append(
             DataError(
                 f"{origin} {where} holds {value}: netspec does not impute missing values",
                 code=NOT_FINITE,
-                span=at(file, int(s) + 1, v + 1) if file else None,
+                span=at(file, s + 1, v + 1) if file else None,
                 help="remove the sample, or fill in its values"
                 if file
                 else f"{origin} generated it: fix the source, or report it with the spec",
             )
         )
-    return _capped(found, "samples holding nan or inf", origin, len(samples))
+    return _capped(found, "samples holding nan or inf", origin, total)
 
 
 def labels(
@@ -244,34 +254,44 @@ def labels(
     to k - 1: one problem for the whole array, naming its range and the first samples outside
     it. `takes` says what the input takes ("`class(3)` takes class ids 0 to 2"); `locate(i)`
     names sample i and where it is ("line 4", a span). `names`: the labels of a file that
-    the ids stand for (text, or integers numbered in sorted order), when it gave such."""
+    the ids stand for (text, or integers numbered in sorted order), when it gave such. Read in
+    chunks, so a memory-mapped file is never copied whole."""
     if data.size == 0:
         return []
-    flat = data.reshape(len(data), -1)
-    whole = np.isfinite(flat) & (flat == np.round(flat))
-    if not whole.all():
-        s = int(np.flatnonzero(~whole.all(axis=1))[0])
-        place, span = locate(s)
-        value = flat[s, int(np.argmax(~whole[s]))]
-        return [
-            DataError(
-                f"{where} holds values that are not whole numbers ({value:g} at {place}): {takes}",
-                code=BAD_LABEL,
-                span=span,
-                help="give the class ids as whole numbers, or declare the input `real`",
-            )
-        ]
-    outside = (flat < low) | (flat >= k)
-    if not outside.any():
+    outside_at: list[int] = []  # the first SHOWN samples with an id outside low..k-1
+    total, value, smallest, largest = 0, None, None, None
+    for start, part in blocks(data):
+        flat = part.reshape(len(part), -1)
+        whole = np.isfinite(flat) & (flat == np.round(flat))
+        if not whole.all():
+            s = int(np.flatnonzero(~whole.all(axis=1))[0])
+            place, span = locate(start + s)
+            fraction = flat[s, int(np.argmax(~whole[s]))]
+            return [
+                DataError(
+                    f"{where} holds values that are not whole numbers ({fraction:g} at {place}): "
+                    f"{takes}",
+                    code=BAD_LABEL,
+                    span=span,
+                    help="give the class ids as whole numbers, or declare the input `real`",
+                )
+            ]
+        outside = (flat < low) | (flat >= k)
+        samples = np.flatnonzero(outside.any(axis=1))
+        if len(samples) and value is None:
+            value = flat[samples[0], int(np.argmax(outside[samples[0]]))]
+        outside_at += [start + int(s) for s in samples[: SHOWN - len(outside_at)]]
+        total += len(samples)
+        low_here, high_here = flat.min(), flat.max()
+        smallest = low_here if smallest is None else min(smallest, low_here)
+        largest = high_here if largest is None else max(largest, high_here)
+    if value is None:
         return []
-    samples = np.flatnonzero(outside.any(axis=1))
-    first = int(samples[0])
-    place, span = locate(first)
-    value = flat[first, int(np.argmax(outside[first]))]
-    others = [locate(int(s))[0] for s in samples[1:SHOWN]]
+    place, span = locate(outside_at[0])
+    others = [locate(s)[0] for s in outside_at[1:]]
     note = None
     if others:
-        rest = len(samples) - SHOWN
+        rest = total - SHOWN
         note = "also at " + "; ".join(others) + (f"; and {rest} more" if rest > 0 else "")
     if names and value >= 0:  # the file's own labels, numbered in sorted order
         listed = ", ".join(f"`{v}`" for v in names[:8]) + (", ..." if len(names) > 8 else "")
@@ -281,7 +301,7 @@ def labels(
         )
         note = None
     else:
-        found = f"values from {flat.min():g} to {flat.max():g}, but {takes}: {value:g} at {place}"
+        found = f"values from {smallest:g} to {largest:g}, but {takes}: {value:g} at {place}"
     return [
         DataError(
             f"{where} holds {found}",

@@ -46,8 +46,10 @@ from typing import Any
 import numpy as np
 
 from netspec.data import contracts
+from netspec.data.budget import host_budget
 from netspec.data.contracts import DataError
-from netspec.data.scaling import standardized
+from netspec.data.rows import Convert, RowView
+from netspec.data.scaling import statistics
 from netspec.diagnostics.core import Diagnostic
 from netspec.diagnostics.failure import at
 from netspec.ir import Graph, Node, Role
@@ -62,9 +64,11 @@ __all__ = ["Column", "DataError", "Dataset", "Samples", "Split", "check_files", 
 
 @dataclass(frozen=True)
 class Split:
-    """One split: network input id -> array, samples on axis 0, then the input's shape."""
+    """One split: network input id -> array, samples on axis 0, then the input's shape. A split
+    over the memory budget (`netspec.data.budget.host_budget`) holds `RowView`s instead: the
+    rows of its source, read as they are asked for (by the batch, or all with `np.asarray`)."""
 
-    arrays: Mapping[str, np.ndarray]
+    arrays: Mapping[str, np.ndarray | RowView]
 
     @property
     def size(self) -> int:
@@ -175,7 +179,7 @@ def _loaded(plan: DataPlan, graph: Graph) -> Dataset:
         problems.append(exc)
         test_idx = val_idx = np.arange(0)
         train_idx = np.arange(len(raw.x))
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, RowView] = {}  # every sample's values, read when a split is taken
     class_names: dict[str, tuple[str, ...]] = {}
     widths: dict[str, int] = {}  # values per sample of each field that inputs share
     for b in plan.bindings:
@@ -216,17 +220,25 @@ def _loaded(plan: DataPlan, graph: Graph) -> Dataset:
                 )
             )
     contracts.problems_raised(problems)
+    budget = host_budget()
+    row_bytes = sum(a.nbytes // max(1, len(a)) for a in arrays.values())
+
+    def held(idx: np.ndarray) -> bool:  # read into memory, not left as rows of the source
+        return budget is None or len(idx) * row_bytes <= budget
+
     stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if plan.normalize == "standard":  # with the training split's statistics only
-        real = [
-            nodes[b.input].id
-            for b in plan.bindings
-            if b.role == FEATURES and (t := nodes[b.input].type) is not None and t.is_real
-        ]
-        arrays, stats = standardized(arrays, real, train_idx)
+        for b in plan.bindings:
+            node = nodes[b.input]
+            if b.role == FEATURES and node.type is not None and node.type.is_real:
+                mean, std = statistics(arrays[node.id].take(train_idx), held(train_idx))
+                arrays[node.id] = arrays[node.id].scaled(mean, std)
+                stats[node.id] = (mean.astype(np.float32), std.astype(np.float32))
 
     def take(idx: np.ndarray) -> Split:
-        return Split(MappingProxyType({k: a[idx] for k, a in arrays.items()}))
+        views = {k: a.take(idx) for k, a in arrays.items()}
+        kept = {k: v.values() for k, v in views.items()} if held(idx) else views
+        return Split(MappingProxyType(kept))
 
     return Dataset(
         plan.source,
@@ -361,12 +373,13 @@ def _shape(
     target: bool = False,
     locate: Locate | None = None,
     names: tuple[str, ...] = (),
-) -> np.ndarray:
-    """`data` (or its `part`) as the values of input `node`: its shape, its element type. A
-    sequence target class(K)[T] may hold NO_LABEL at steps without a label (padding). `text`:
-    `data` holds the ids of text labels; `names`: the labels of a file that its ids stand for
-    (text, or integers numbered in sorted order); `locate` names a sample and where it is in
-    the user's file, for messages."""
+) -> RowView:
+    """`data` (or its `part`) as the values of input `node`: its shape, its element type, as a
+    view that converts rows as they are read (nothing is copied here). A sequence target
+    class(K)[T] may hold NO_LABEL at steps without a label (padding). `text`: `data` holds the
+    ids of text labels; `names`: the labels of a file that its ids stand for (text, or integers
+    numbered in sorted order); `locate` names a sample and where it is in the user's file, for
+    messages."""
     n = len(data)
     if part is not None:
         flat = data.reshape(n, -1)
@@ -380,7 +393,8 @@ def _shape(
         data = flat[:, part[0] : part[1]]
     t = node.type
     if t is None:
-        return data.astype(np.float32 if data.dtype.kind == "f" else data.dtype)
+        kept = np.dtype(np.float32) if data.dtype.kind == "f" else data.dtype
+        return RowView.whole(data, Convert(data.shape[1:], kept))
     count = prod(data.shape[1:])
     dims = _dims(t, count)
     if dims is None:
@@ -390,7 +404,6 @@ def _shape(
             code=contracts.BAD_SHAPE,
             help=f"declare `input {node.label}` with the data's shape, or reshape the data",
         )
-    data = data.reshape(n, *dims)
     if t.dtype == "real":
         if text:
             raise DataError(
@@ -398,9 +411,9 @@ def _shape(
                 code=contracts.NOT_A_NUMBER,
                 help=f"declare `input {node.label}: class({len(names) or 'N'})`, or give numbers",
             )
-        if names:  # integers that `_labels` numbered as classes: a real target wants them back
-            data = np.array([float(v) for v in names])[data]
-        return data.astype(np.float32)
+        # integers that `_labels` numbered as classes: a real target wants them back
+        table = np.array([float(v) for v in names]) if names else None
+        return RowView.whole(data, Convert(dims, np.dtype(np.float32), table))
     k = 2 if t.dtype == "binary" else int(t.classes or 0)
     padded = target and t.dtype == "class" and t.rank > 0
     ids = "0 or 1" if t.dtype == "binary" else f"class ids 0 to {k - 1}"
@@ -416,7 +429,8 @@ def _shape(
         names,
     )
     contracts.problems_raised(found)
-    return data.astype(np.float32 if t.dtype == "binary" else np.int64)
+    kind = np.float32 if t.dtype == "binary" else np.int64
+    return RowView.whole(data, Convert(dims, np.dtype(kind)))
 
 
 def _locator(raw: Samples, target: bool, where: Column | None = None) -> Locate:

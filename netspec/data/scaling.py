@@ -1,8 +1,9 @@
 """Declared normalisation (`normalize = standard`): each real feature input scaled with the
 TRAINING split's mean and standard deviation, and those statistics kept in the run folder
 (`normalization.safetensors`, keys `<input>.mean` and `<input>.std`) so that evaluation and
-export scale new samples the same way. Only numpy is imported here (safetensors when a file
-is written or read)."""
+export scale new samples the same way. The loader applies them as it reads rows
+(`netspec.data.rows.Convert`). Only numpy is imported here (safetensors when a file is written
+or read)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FILE", "Statistics", "read_normalization", "standardized", "write_normalization"]
+from netspec.data.rows import RowView, chunks
+
+__all__ = ["FILE", "Statistics", "read_normalization", "statistics", "write_normalization"]
 
 FILE = "normalization.safetensors"
 
@@ -19,26 +22,36 @@ FILE = "normalization.safetensors"
 Statistics = Mapping[str, tuple[np.ndarray, np.ndarray]]
 
 
-def standardized(
-    arrays: Mapping[str, np.ndarray], inputs: list[str], train: np.ndarray
-) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """`arrays` with each of `inputs` less its mean over the samples `train`, over their
-    standard deviation (1 where a value never varies, so it stays finite); and the statistics.
+def statistics(view: RowView, at_once: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and standard deviation (float64, of a sample's shape) of the view's values, the
+    deviation 1 where a value never varies (so scaling stays finite). `at_once`: over all its
+    rows read into one array, as numpy reduces it (a split held in memory gets the numbers it
+    always did); else in chunks, in two passes (the sum, then the squares of the deviations
+    from the mean), so a split over the memory budget is never read whole.
 
-    >>> a = {"x": np.array([[1.0], [3.0], [100.0]], dtype=np.float32)}
-    >>> scaled, stats = standardized(a, ["x"], np.array([0, 1]))
-    >>> scaled["x"].ravel().tolist(), stats["x"][0].tolist(), stats["x"][1].tolist()
-    ([-1.0, 1.0, 98.0], [2.0], [1.0])
+    >>> from netspec.data.rows import Convert
+    >>> x = np.array([[1.0], [3.0], [100.0]], dtype=np.float32)
+    >>> view = RowView(x, Convert((1,), np.dtype(np.float32)), np.array([0, 1]))
+    >>> [(m.tolist(), s.tolist()) for m, s in (statistics(view, True), statistics(view, False))]
+    [([2.0], [1.0]), ([2.0], [1.0])]
+    >>> view.scaled(*statistics(view, True)).take(np.array([0, 1]))[:].ravel().tolist()
+    [-1.0, 1.0]
     """
-    out = dict(arrays)
-    stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for name in inputs:
-        seen = np.asarray(arrays[name], dtype=np.float64)[train]
+    if at_once:
+        seen = np.asarray(view.values(), dtype=np.float64)
         mean, std = seen.mean(axis=0), seen.std(axis=0)
-        std = np.where(std > 0, std, 1.0)
-        out[name] = ((arrays[name] - mean) / std).astype(np.float32)
-        stats[name] = (mean.astype(np.float32), std.astype(np.float32))
-    return out, stats
+    else:
+        total = np.zeros(view.shape[1:])
+        for part in chunks(view):
+            total += part.sum(axis=0, dtype=np.float64)
+        mean = total / len(view)
+        squares = np.zeros(view.shape[1:])
+        for part in chunks(view):
+            deviations = part - mean  # float64: a chunk's only temporary
+            deviations *= deviations
+            squares += deviations.sum(axis=0)
+        std = np.sqrt(squares / len(view))
+    return mean, np.where(std > 0, std, 1.0)
 
 
 def write_normalization(run_dir: Path, stats: Statistics) -> Path | None:

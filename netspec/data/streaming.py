@@ -18,16 +18,24 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from netspec.diagnostics.failure import Failure
+from netspec.data.budget import BUDGET_ENV, BUDGET_SHARE, BudgetError, forced_budget, parse_bytes
+from netspec.data.rows import RowView, gathered
 from netspec.plan.resources import host_available_bytes
 
-BUDGET_ENV = "NETSPEC_STREAM_BUDGET"  # bytes (suffix K, M or G allowed); 0 streams every split
-BUDGET_SHARE = 0.5  # of the free memory: room is left for weights, activations and the optimizer
-_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+__all__ = [
+    "BUDGET_ENV",
+    "BatchSource",
+    "BudgetError",
+    "HostRows",
+    "OnDevice",
+    "Streamed",
+    "budget_bytes",
+    "parse_bytes",
+    "source",
+    "streams",
+]
 
-
-class BudgetError(Failure):
-    """`NETSPEC_STREAM_BUDGET` holds no size."""
+Rows = np.ndarray | RowView  # a split's array as the loader gives it
 
 
 class BatchSource(Protocol):
@@ -39,9 +47,9 @@ class BatchSource(Protocol):
 
 def budget_bytes(device: torch.device) -> int | None:
     """The bytes a split may take on `device` before it is streamed; None where unknown."""
-    forced = os.environ.get(BUDGET_ENV, "").strip()
-    if forced:
-        return parse_bytes(forced)
+    forced = forced_budget()
+    if forced is not None:
+        return forced
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
     else:
@@ -52,23 +60,7 @@ def budget_bytes(device: torch.device) -> int | None:
     return int(free * BUDGET_SHARE)
 
 
-def parse_bytes(text: str) -> int:
-    """`text` ("64M", "1G", "4096") as a count of bytes."""
-    scale = _UNITS.get(text[-1:].upper(), 1)
-    digits = text[:-1] if scale > 1 else text
-    try:
-        value = int(float(digits) * scale)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise BudgetError(
-            f"{BUDGET_ENV}={text!r} is not a size in bytes",
-            help=f"set {BUDGET_ENV} to a byte count such as 64M, 1G or 4096 (0: stream all)",
-        )
-    return value
-
-
-def streams(arrays: Sequence[np.ndarray], device: torch.device) -> bool:
+def streams(arrays: Sequence[Rows], device: torch.device) -> bool:
     """Whether a split of these arrays is too big for the device's memory budget."""
     budget = budget_bytes(device)
     return budget is not None and sum(a.nbytes for a in arrays) > budget
@@ -89,17 +81,14 @@ class _Rows(Dataset[list[torch.Tensor]]):
     """Item = a whole batch: the rows of a chunk of indices, read in file order (a memory map
     reads sorted rows with fewer seeks) and put back in the chunk's order."""
 
-    def __init__(self, arrays: Sequence[np.ndarray]) -> None:
+    def __init__(self, arrays: Sequence[Rows]) -> None:
         self.arrays = list(arrays)
 
     def __len__(self) -> int:
         return int(self.arrays[0].shape[0])
 
     def __getitem__(self, idx: np.ndarray) -> list[torch.Tensor]:  # type: ignore[override]
-        order = np.argsort(idx, kind="stable")
-        back = np.empty_like(order)
-        back[order] = np.arange(order.size)
-        return [torch.from_numpy(np.ascontiguousarray(a[idx[order]][back])) for a in self.arrays]
+        return [torch.from_numpy(gathered(a, idx)) for a in self.arrays]
 
 
 class _Chunks(Sampler[np.ndarray]):
@@ -129,7 +118,7 @@ class Streamed:
     """A split kept in host memory (memory-mapped where it can be) and read batch by batch."""
 
     def __init__(
-        self, arrays: Sequence[np.ndarray], device: torch.device, workers: int | None = None
+        self, arrays: Sequence[Rows], device: torch.device, workers: int | None = None
     ) -> None:
         self.arrays, self.device = list(arrays), device
         self.size = int(self.arrays[0].shape[0])
@@ -159,7 +148,7 @@ class HostRows:
     array's, and indexing (a slice or indices, as evaluation in chunks does) gives those rows
     on the device."""
 
-    def __init__(self, array: np.ndarray, device: torch.device) -> None:
+    def __init__(self, array: Rows, device: torch.device) -> None:
         self.array, self.device = array, device
         self.shape = torch.Size(array.shape)
 
@@ -167,8 +156,8 @@ class HostRows:
         return int(self.shape[0])
 
     def __getitem__(self, rows: slice | torch.Tensor) -> torch.Tensor:
-        picked = self.array[rows] if isinstance(rows, slice) else self.array[rows.cpu().numpy()]
-        return torch.from_numpy(np.ascontiguousarray(picked)).to(self.device)
+        picked = np.arange(len(self))[rows] if isinstance(rows, slice) else rows.cpu().numpy()
+        return torch.from_numpy(gathered(self.array, picked)).to(self.device)
 
 
 def source(tensors: Sequence[torch.Tensor], device: torch.device) -> BatchSource:

@@ -254,12 +254,13 @@ class Session:
             missing = [i for i in self.lowered.inputs if i not in split.arrays]
             if missing:
                 raise TrainError(f"the data give no values for input `{missing[0]}`")
-            arrays = [np.ascontiguousarray(split.arrays[i]) for i in self.lowered.inputs]
+            arrays = [split.arrays[i] for i in self.lowered.inputs]  # a RowView: rows not read
             if streaming.streams(arrays, self.device):  # over the memory budget: kept on host
                 rows = [streaming.HostRows(a, self.device) for a in arrays]
                 out[name] = cast(list[torch.Tensor], rows)  # indexed only, as evaluation does
             else:
-                out[name] = [torch.from_numpy(a).to(self.device) for a in arrays]
+                held = [np.ascontiguousarray(a) for a in arrays]
+                out[name] = [torch.from_numpy(a).to(self.device) for a in held]
         return out
 
     def train_mode(self) -> None:
