@@ -7,7 +7,9 @@ held-out images, and accuracy by logistic regression on the hidden probabilities
 
 netspec runs twice: plain PCD-1, the same algorithm as scikit-learn's but with the negative
 statistics averaged over the chains; and PCD-1 ending on a moving average of its weights
-(`pcd(k=1, average=0.99)`, as specs/rbm.net trains). The targets are checked on the second.
+(`pcd(k=1, average=0.99)`, as specs/rbm.net trains). The targets (at least 3x scikit-learn's
+speed at batch 64 and 2x at batch 10, pseudo-likelihood at least scikit-learn's) are checked on
+the second.
 
     .venv/bin/python bench/rbm.py            # --epochs 20 --hidden 256
 """
@@ -165,7 +167,7 @@ def main() -> int:
                 f"{pl:>7.2f}  {acc:>6.3f}"
             )
         seconds, pl, _ = summary[models[-1]]
-        need = 2.0 if batch == 64 else 1.0
+        need = 3.0 if batch == 64 else 2.0
         if base_seconds / seconds < need:
             missed.append(f"batch {batch}: {base_seconds / seconds:.2f}x < {need}x")
         if pl < base_pl:
