@@ -1,7 +1,7 @@
 """Pictures of what units learned: the filters of RBMs and autoencoders and the atoms of
 sparse-coding dictionaries, as grids of small grey images; and the grid writer that `netspec
-sample` and report/concept_plots share. matplotlib is imported lazily, with the Agg backend, so no
-display is needed.
+sample` and report/concept_plots share, which writes its PNG without matplotlib (report/png.py);
+matplotlib, for the heat maps, is imported lazily, with the Agg backend, so no display is needed.
 
 Which units are drawn is their registry entry's `pictures` ("filters" or "atoms"; report/
 concept_plots draws "templates" and "kernels"); what is drawn is their module's `pictures()`, a
@@ -27,6 +27,7 @@ import numpy as np
 
 from netspec.ir import Graph, Node, Role
 from netspec.plan.databind import Binding
+from netspec.report.png import rgb_bytes, write_png
 from netspec.types import TensorType
 from netspec.units import REGISTRY, UnitKind
 
@@ -118,13 +119,13 @@ def scale_for(shape: tuple[int, int]) -> int:
 
 
 def image_grid(cells: np.ndarray, path: Path, cmap: str = "gray") -> Grid:
-    """A PNG mosaic of (n, H, W) values in [0, 1], one cell per image, drawn with `cmap`, each
-    pixel a square of whole pixels, cells apart by GAP pixels of GAP_COLOUR: the file's size
-    follows from the layout alone (see `Grid.size`). NaN values, the seams of a picture made of
-    parts (`composed`), are drawn in SEAM_COLOUR."""
-    import matplotlib
-    from matplotlib.image import imsave
-
+    """A PNG mosaic of (n, H, W) values in [0, 1], one cell per image, in grey levels (`gray`:
+    0 black, 1 white; `gray_r`: the reverse, ink on paper), each pixel a square of whole
+    pixels, cells apart by GAP pixels of GAP_COLOUR: the file's size follows from the layout
+    alone (see `Grid.size`). NaN values, the seams of a picture made of parts (`composed`), are
+    drawn in SEAM_COLOUR."""
+    if cmap not in ("gray", "gray_r"):
+        raise ValueError(f"image_grid draws in `gray` or `gray_r`, not `{cmap}`")
     n, h, w = cells.shape
     rows, cols = grid_layout(n)
     s = scale_for((h, w))
@@ -132,7 +133,9 @@ def image_grid(cells: np.ndarray, path: Path, cmap: str = "gray") -> Grid:
     height, width = grid_pixels(rows, cols, cell)
     mosaic = np.empty((height, width, 3))
     mosaic[:] = GAP_COLOUR
-    colours = matplotlib.colormaps[cmap](np.clip(cells, 0.0, 1.0))[..., :3]  # (n, H, W, 3)
+    grey = np.clip(np.nan_to_num(cells, nan=0.0), 0.0, 1.0)
+    grey = 1.0 - grey if cmap == "gray_r" else grey
+    colours = np.repeat(grey[..., None], 3, axis=-1)  # (n, H, W, 3)
     colours[np.isnan(cells)] = SEAM_COLOUR
     big = colours.repeat(s, axis=1).repeat(s, axis=2)  # (n, H*s, W*s, 3)
     for i in range(n):
@@ -140,7 +143,7 @@ def image_grid(cells: np.ndarray, path: Path, cmap: str = "gray") -> Grid:
         top, left = GAP + r * (cell[0] + GAP), GAP + c * (cell[1] + GAP)
         mosaic[top : top + cell[0], left : left + cell[1]] = big[i]
     path.parent.mkdir(parents=True, exist_ok=True)
-    imsave(path, mosaic)
+    write_png(path, rgb_bytes(mosaic))
     return Grid(path, rows, cols, cell)
 
 
