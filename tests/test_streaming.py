@@ -3,6 +3,7 @@ from a DataLoader in the same order (and so to the same weights) as splits held 
 
 from __future__ import annotations
 
+import pickle
 import tracemalloc
 from pathlib import Path
 
@@ -205,3 +206,17 @@ def test_host_rows_read_a_row_view_by_slice_and_by_index() -> None:
     assert host.shape == (4, 3) and len(host) == 4
     assert host[1:3].tolist() == [x[2].tolist(), x[4].tolist()]
     assert host[torch.tensor([3, 0])].tolist() == [x[0].tolist(), x[9].tolist()]
+
+
+def test_a_row_view_of_a_memory_map_pickles_as_the_file_not_its_values(tmp_path: Path) -> None:
+    x = np.arange(4000, dtype="float32").reshape(500, 8)
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    part = mapped.reshape(500, -1)[:, 2:6]  # a view, as an input's `part` of the features is
+    view = RowView(part, rows.Convert((2, 2), np.dtype("float32")), np.array([499, 3, 250]))
+    sent = pickle.dumps(view)  # what a loader worker started by `spawn` receives
+    assert len(sent) < x.nbytes / 10
+    back = pickle.loads(sent)
+    assert isinstance(back.source.base, np.memmap)
+    assert np.array_equal(back[:], view[:]) and back[:].shape == (3, 2, 2)
+    assert np.array_equal(back[:].reshape(3, 4), x[[499, 3, 250], 2:6])

@@ -16,6 +16,7 @@ the resident set shows what is really held. Only numpy is imported here.
 from __future__ import annotations
 
 import mmap
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from math import prod
@@ -23,11 +24,18 @@ from typing import Any
 
 import numpy as np
 
+from netspec.data.budget import host_budget
+
 __all__ = ["CHUNK_BYTES", "Convert", "RowView", "blocks", "chunks", "gathered", "release"]
 
 # Values read at a time by the scans over every sample: 4 MiB, whose temporaries (a float64 copy
 # for statistics) stay a small part of any budget worth streaming under.
 CHUNK_BYTES = 1 << 22
+# Rows of a batch gathered from a memory map between releases: reading a row, the kernel maps up
+# to 64 KiB of cached pages around it ("fault-around"), so scattered rows map far more than they
+# hold; 64 at a time keep that under about 4 MiB. (A split read whole releases once, at the end:
+# a release per group would make loading it several times slower.)
+RELEASE_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -86,8 +94,7 @@ class RowView:
     def __getitem__(self, rows: slice | np.ndarray) -> np.ndarray:
         picked = self.index[rows]
         order = np.argsort(picked, kind="stable")
-        values = self.convert(self.source[picked[order]])
-        release(self.source)
+        values = self.convert(_gathered_rows(self.source, picked[order], RELEASE_ROWS))
         back = np.empty_like(order)
         back[order] = np.arange(order.size)
         return values[back]
@@ -98,9 +105,7 @@ class RowView:
 
     def values(self) -> np.ndarray:
         """Every row, read in the view's order: the array a split held whole is."""
-        values = self.convert(self.source[self.index])
-        release(self.source)
-        return values
+        return self.convert(_gathered_rows(self.source, self.index, len(self.index)))
 
     def take(self, index: np.ndarray) -> RowView:
         """The view of its rows `index`."""
@@ -113,10 +118,10 @@ class RowView:
         # A memory map pickles as a copy of all its values: a loader worker started by `spawn`
         # (macOS, Windows) opens the file again instead.
         mapped = _mapped(self.source)
-        if mapped is None or not isinstance(mapped.filename, str):
+        if mapped is None or not isinstance(mapped.filename, str | os.PathLike):
             return RowView, (self.source, self.convert, self.index)
         order = "F" if mapped.flags.f_contiguous and not mapped.flags.c_contiguous else "C"
-        where = (mapped.filename, mapped.dtype, mapped.shape, mapped.offset, order)
+        where = (os.fspath(mapped.filename), mapped.dtype, mapped.shape, mapped.offset, order)
         start = _address(self.source) - _address(mapped)
         view = (self.source.dtype, self.source.shape, self.source.strides, start)
         return _reopened, (where, view, self.convert, self.index)
@@ -135,6 +140,19 @@ def _reopened(
     return RowView(source, convert, index)
 
 
+def _gathered_rows(source: np.ndarray, picked: np.ndarray, group: int) -> np.ndarray:
+    """`source[picked]`; from a memory map, `group` rows at a time, its pages let go after
+    each group."""
+    if _mapped(source) is None:
+        rows: np.ndarray = source[picked]
+        return rows
+    out = np.empty((len(picked), *source.shape[1:]), source.dtype)
+    for start in range(0, len(picked), max(1, group)):
+        out[start : start + group] = source[picked[start : start + group]]
+        release(source)
+    return out
+
+
 def _address(array: np.ndarray) -> int:
     return int(array.__array_interface__["data"][0])
 
@@ -150,21 +168,34 @@ def _mapped(array: np.ndarray) -> np.memmap[Any, Any] | None:
 
 
 def chunks(view: RowView) -> Iterator[np.ndarray]:
-    """The view's values, `CHUNK_BYTES` (or one row) at a time, in file order."""
+    """The view's values, `CHUNK_BYTES` (or one row) at a time, in file order; a memory map's
+    pages let go after each when it is over the budget."""
     rows = np.sort(view.index)
     step = _step(view.nbytes, len(view))
+    over = _over_budget(view.source)
     for start in range(0, len(rows), step):
         yield view.convert(view.source[rows[start : start + step]])
-        release(view.source)
+        if over:
+            release(view.source)
 
 
 def blocks(array: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     """`array`'s rows `CHUNK_BYTES` (or one row) at a time, each with its first row's number:
-    views of a memory map, its pages let go after each."""
+    views of a memory map, whose pages are let go after each when it is over the budget (under
+    it, they stay mapped for the copy that loading then makes)."""
     step = _step(array.nbytes, len(array))
+    over = _over_budget(array)
     for start in range(0, len(array), step):
         yield start, array[start : start + step]
-        release(array)
+        if over:
+            release(array)
+
+
+def _over_budget(array: np.ndarray) -> bool:
+    if _mapped(array) is None:
+        return False
+    budget = host_budget()
+    return budget is not None and array.nbytes > budget
 
 
 def _step(nbytes: int, rows: int) -> int:
