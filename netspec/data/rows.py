@@ -33,8 +33,8 @@ __all__ = ["CHUNK_BYTES", "Convert", "RowView", "blocks", "chunks", "gathered", 
 CHUNK_BYTES = 1 << 22
 # Rows of a batch gathered from a memory map between releases: reading a row, the kernel maps up
 # to 64 KiB of cached pages around it ("fault-around"), so scattered rows map far more than they
-# hold; 64 at a time keep that under about 4 MiB. (A split read whole releases once, at the end:
-# a release per group would make loading it several times slower.)
+# hold; 64 at a time keep that under about 4 MiB. (A split read whole from a map under the budget
+# releases once, at the end: a release per group would make loading it several times slower.)
 RELEASE_ROWS = 64
 
 
@@ -105,7 +105,9 @@ class RowView:
 
     def values(self) -> np.ndarray:
         """Every row, read in the view's order: the array a split held whole is."""
-        return self.convert(_gathered_rows(self.source, self.index, len(self.index)))
+        scattered = _over_budget(self.source)  # rows of a big map: in groups, as a batch's
+        group = RELEASE_ROWS if scattered else len(self.index)
+        return self.convert(_gathered_rows(self.source, self.index, group))
 
     def take(self, index: np.ndarray) -> RowView:
         """The view of its rows `index`."""
