@@ -8,6 +8,8 @@ steps of a sequence target `class(K)[T]`, which losses and accuracies leave out)
 
 Splits: the samples are shuffled once with `default_rng(plan.seed)`; the first `test` fraction
 is the test split, the next `val` fraction the validation split, the rest the training split.
+A split over the host's memory budget (`netspec.data.budget.host_budget`) is not copied: its
+arrays are `RowView`s (`netspec.data.rows`), the source's rows read as they are asked for.
 When the target feeds a class (or binary) input, the shuffled order is interleaved by class first,
 so every split keeps the classes' proportions (to within one sample per class).
 

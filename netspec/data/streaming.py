@@ -1,11 +1,13 @@
 """Training batches for splits too big to copy to the device whole.
 
 A split whose bytes exceed the memory budget (the device's free memory times `BUDGET_SHARE`, or
-`NETSPEC_STREAM_BUDGET` bytes when set) stays in host memory, memory-mapped where it came from
-`.npy` files; a DataLoader's workers gather each batch's rows and the main process moves them
-to the device (from pinned memory on CUDA). Batches follow the index chunks the trainer hands
-over, so the per-epoch permutation drawn from the session's shuffle generator (and saved with
-the position for resume) decides the order exactly as it does for a split held on the device.
+`NETSPEC_STREAM_BUDGET` bytes when set; `netspec.data.budget`) stays in host memory: as the
+loader gave it, an array, or a `RowView` of a `.npy` file's memory map when it was over the
+host's budget too, never read whole. A DataLoader's workers gather each batch's rows and the
+main process moves them to the device (from pinned memory on CUDA). Batches follow the index
+chunks the trainer hands over, so the per-epoch permutation drawn from the session's shuffle
+generator (and saved with the position for resume) decides the order exactly as it does for a
+split held on the device.
 """
 
 from __future__ import annotations
