@@ -93,7 +93,7 @@ TREE = (
     Row(
         "deep_sigmoid",
         "vanishing gradients",
-        "plots/gradients.png",
+        "plots/gradients.svg",
         baseline=("--skip-stage", "pretrain"),
         idea="deep sigmoid stacks barely learn from random weights; RBM pretraining starts them",
     ),

@@ -249,7 +249,7 @@ def _parser() -> argparse.ArgumentParser:
         "--epoch",
         type=_positive,
         metavar="N",
-        help="with --run: the Nth epoch with gradients, as on plots/gradients.png (default: last)",
+        help="with --run: the Nth epoch with gradients, as on plots/gradients.svg (default: last)",
     )
     draw.set_defaults(run=_draw)
 

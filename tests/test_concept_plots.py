@@ -28,7 +28,8 @@ from netspec.report.concept_plots import (
     write_reconstructions,
     write_templates,
 )
-from netspec.report.plots import _pyplot, loss_figure, loss_panels, stage_levels
+from netspec.report.curve_data import run_plots
+from netspec.report.plots import _pyplot, stage_levels
 from netspec.report.unit_plots import (
     Piece,
     carry_down,
@@ -275,38 +276,16 @@ def _rows(stages: list[tuple[str, int]], objective: str | None = None) -> list[d
     return rows
 
 
-def test_pretraining_objectives_get_their_own_panels() -> None:
+def test_pretraining_objectives_get_their_own_plots() -> None:
+    """plots/curves.svg and the report page: a reconstruction error or a pseudo-likelihood is
+    not on the cross-entropy's scale, so each gets a plot of its own."""
     rows = _rows([("pretrain:h1", 3), ("pretrain:h2", 3), ("finetune", 4)], "reconstruction_mse")
-    panels = loss_panels(rows)
-    assert [p.title for p in panels] == [
-        "pretraining objective: reconstruction_mse",
-        "pseudo-log-likelihood (higher is better)",
-        "supervised loss",
-    ]
-    assert panels[0].rows == (0, 1, 2, 3, 4, 5) and panels[2].rows == (6, 7, 8, 9)
-    assert panels[2].ylabel == "y"  # the one head's loss, not a "total loss"
-    fig = loss_figure(rows)
-    assert len(fig.axes) == 3
-    # the supervised panel has no values in the pretraining epochs
-    curves = [line for line in fig.axes[2].lines if line.get_marker() == "."]  # not the marks
-    assert len(curves) == 2 and all(np.all(np.asarray(c.get_xdata()) > 6) for c in curves)
-    _close(fig)
-    assert len(loss_panels(_rows([("train", 5)]))) == 1  # a plain run: one panel, as before
-
-
-def test_stage_labels_of_short_stages_do_not_overprint() -> None:
-    stages = [(f"pretrain:tower_{k}_hidden", 1) for k in range(6)] + [("finetune", 40)]
-    fig = loss_figure(_rows(stages, "reconstruction_bce"))
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    labels = [t for t in fig.axes[0].texts if t.get_text().startswith(("pretrain", "finetune"))]
-    assert len(labels) == 7
-    boxes = [t.get_window_extent(renderer) for t in labels]
-    for i, a in enumerate(boxes):
-        for b in boxes[i + 1 :]:
-            assert not a.overlaps(b), "two stage labels overprint"
-    assert not fig.axes[1].texts  # named once, on the top panel
-    _close(fig)
+    plots = {p.metric: p for p in run_plots(rows)}
+    assert set(plots) == {"loss", "pretrain/reconstruction_mse", "pretrain/pseudo_ll"}
+    xs = {s.label: [x for x, _ in s.points] for s in plots["loss"].series}
+    assert xs == {"train": [7, 8, 9, 10], "test": [7, 8, 9, 10]}  # nothing while pretraining
+    held = {s.label: [x for x, _ in s.points] for s in plots["pretrain/reconstruction_mse"].series}
+    assert held["held-out"] == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """netspec's optimizers are torch's, unwrapped: the same updates, state and checkpoints, and no
-import of torch._dynamo (a second of start-up) on the way."""
+import of torch._dynamo (a second of start-up) on the way; nor of matplotlib, for the plots."""
 
 from __future__ import annotations
 
@@ -76,15 +76,17 @@ def test_step_leaves_grad_mode_as_it_was() -> None:
     assert losses == [True]  # a closure runs with gradients, as torch's step runs it
 
 
-def test_training_does_not_import_dynamo(tmp_path: Path) -> None:
+def test_training_imports_neither_dynamo_nor_matplotlib(tmp_path: Path) -> None:
+    """A second each, before: the optimizer's first step imported torch._dynamo, and the
+    plots matplotlib (a run's plots are SVG and zlib PNG files now)."""
     script = (
         "import sys\n"
         "from netspec.cli import main\n"
         f"code = main(['train', {str(ROOT / 'specs/mlp.net')!r}, '--runs', {str(tmp_path)!r},"
         " '--quiet', '--steps', '2'])\n"
-        "print(code, 'torch._dynamo' in sys.modules)\n"
+        "print(code, 'torch._dynamo' in sys.modules, 'matplotlib' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
-    assert done.stdout.split()[-2:] == ["0", "False"], done.stderr[-2000:]
+    assert done.stdout.split()[-3:] == ["0", "False", "False"], done.stderr[-2000:]

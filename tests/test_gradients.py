@@ -1,5 +1,5 @@
 """Gradients you can see: the recorder's measures against torch computed by hand, which steps
-it measures, gradients.json through training and resume, plots/gradients.png, the drawing
+it measures, gradients.json through training and resume, plots/gradients.svg, the drawing
 coloured by a run's gradients (`netspec draw --run`), and the zoo's deep sigmoid network whose
 lower layers get almost no gradient until they are pretrained."""
 
@@ -168,13 +168,13 @@ def test_training_writes_gradients_per_epoch_and_the_plot(tmp_path: Path) -> Non
         assert (entry["update_ratio"]["h"] is None) == frozen
         assert all(v > 0 for k, v in entry["grad_norm"].items() if k != "h")
         assert 0 <= entry["saturation"]["t.dense"] <= 1
-    assert "plots/gradients.png" in {p.relative_to(result.run_dir).as_posix() for p in result.plots}
+    assert "plots/gradients.svg" in {p.relative_to(result.run_dir).as_posix() for p in result.plots}
 
 
 def test_grad_stats_every_zero_records_nothing(tmp_path: Path) -> None:
     result = run(spec(every=0), tmp_path, plots=True)
     assert not (result.run_dir / FILE).exists()
-    assert not (result.run_dir / "plots" / "gradients.png").exists()
+    assert not (result.run_dir / "plots" / "gradients.svg").exists()
 
 
 def test_a_resumed_run_records_the_same_gradients(tmp_path: Path) -> None:
@@ -205,7 +205,8 @@ def record_file(run_dir: Path, norms: list[dict[str, float | None]]) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     units = [{"id": u, "label": u, "activation": ""} for u in ("h", "t.dense", "s", "y")]
     epochs = [
-        {"stage": "main", "epoch": i + 1, "grad_norm": n, "update_ratio": {}, "saturation": {}}
+        {"stage": "main", "epoch": i + 1, "row": i + 1, "grad_norm": n}
+        | {"update_ratio": {}, "saturation": {}}
         for i, n in enumerate(norms)
     ]
     document = {"format": "netspec-gradients/1", "network": "blob", "every": 5}
@@ -269,12 +270,17 @@ def test_reading_gradients_imports_no_torch(tmp_path: Path) -> None:
     code = (
         "import sys; from pathlib import Path\n"
         "from netspec.views.gradient_colors import read_gradients\n"
-        "from netspec.report.gradient_plots import gradient_plot\n"
-        f"gradient_plot(read_gradients(Path({str(grads)!r})), Path({str(tmp_path / 'g.png')!r}))\n"
+        "from netspec.report.curve_data import gradient_plots\n"
+        "from netspec.report.svg_curves import document\n"
+        f"record = read_gradients(Path({str(grads)!r}))\n"
+        "rows = [{'stage': 'main'}] * len(record.epochs)\n"
+        "svg = document(gradient_plots(record, rows), 'g')\n"
+        f"Path({str(tmp_path / 'g.svg')!r}).write_text(svg)\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-    assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "g.svg").read_text().count('class="plot"') == 3
 
 
 def test_an_epoch_outside_the_record_is_an_error() -> None:

@@ -5,6 +5,7 @@ that meet the drawing, curves that hold the metrics, no request, comparison and 
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -143,7 +144,8 @@ def test_a_trained_run_has_a_report_with_every_part_of_the_contract(runs: Path) 
     assert len(page.select("svg", inside="drawing")) == 2  # one drawing per stage
     assert page.select("math", inside="equations")
     pictures = page.select("img", "picture", inside="pictures")
-    assert pictures and all(p.attrs["src"].startswith("data:image/png;base64,") for p in pictures)
+    kinds = {p.attrs["src"].split(";")[0] for p in pictures}
+    assert kinds == {"data:image/png", "data:image/svg+xml"}  # filters; the confusion matrix
     assert all(any(x.tag == "figure" for x in p.parents) for p in pictures)
     assert "command" in [e.text for e in page.select("th", inside="manifest")]
 
@@ -201,6 +203,55 @@ def test_curve_paths_hold_the_metrics_of_the_run(runs: Path) -> None:
     for (x, y), (ex, ey) in zip(points, expected, strict=True):
         assert x == pytest.approx(ex, abs=0.01)
         assert y == pytest.approx(ey, abs=(y1 - y0) * 0.002)
+
+
+def test_the_run_folder_curves_are_the_page_curves_as_files(runs: Path) -> None:
+    """plots/curves.svg holds the metrics of the run as the page's curves do; gradients.svg
+    each unit's gradient norm on a log axis; the confusion matrix counts the test split."""
+    run = runs / "stack"
+    assert {p.name for p in (run / "plots").glob("*.svg")} == {
+        "curves.svg",
+        "gradients.svg",
+        "confusion-cross_entropy.svg",
+    }
+    curves = _page(run / "plots" / "curves.svg")
+    (plot,) = [p for p in curves.select("svg", "plot") if p.attrs["data-metric"] == "loss"]
+    (test,) = [
+        e for e in curves.elements if plot in e.parents and e.attrs.get("data-label") == "test"
+    ]
+    expected = [(i + 1, r["test/loss"]) for i, r in enumerate(_rows(run)) if "test/loss" in r]
+    y0, y1 = map(float, plot.attrs["data-y-domain"].split())
+    points = _read_back(plot, test.attrs["d"])
+    assert len(points) == len(expected) == 3
+    for (x, y), (ex, ey) in zip(points, expected, strict=True):
+        assert x == pytest.approx(ex, abs=0.01) and y == pytest.approx(ey, abs=(y1 - y0) * 0.002)
+
+    gradients = _page(run / "plots" / "gradients.svg")
+    plots = {p.attrs["data-metric"]: p for p in gradients.select("svg", "plot")}
+    assert set(plots) == {"grad_norm", "update_ratio", "saturation"}
+    norm = plots["grad_norm"]
+    assert (
+        norm.attrs.get("data-y-scale") == "log" and "data-y-scale" not in plots["saturation"].attrs
+    )
+    record = json.loads((run / "gradients.json").read_text())
+    (h,) = [e for e in gradients.elements if norm in e.parents and e.attrs.get("data-label") == "h"]
+    n0, n1 = map(float, norm.attrs["data-y-domain"].split())
+    for (x, y), epoch in zip(_read_back(norm, h.attrs["d"]), record["epochs"], strict=True):
+        assert x == pytest.approx(epoch["row"], abs=0.01)
+        assert y == pytest.approx(math.log10(epoch["grad_norm"]["h"]), abs=(n1 - n0) * 0.002)
+
+    confusion = _page(run / "plots" / "confusion-cross_entropy.svg")
+    cells = confusion.select("rect", "cell")
+    assert len(cells) == 4 and sum(int(c.attrs["data-count"]) for c in cells) == 10  # 40 * 0.25
+    hits = sum(
+        int(c.attrs["data-count"])
+        for c in cells
+        if c.attrs["data-true"] == c.attrs["data-predicted"]
+    )
+    assert hits / 10 == pytest.approx(_rows(run)[-1]["test/cross_entropy/acc"])
+    page = _page(run / "report.html")
+    shown = [p.attrs["alt"] for p in page.select("img", "picture", inside="pictures")]
+    assert "confusion-cross_entropy" in shown and "curves" not in shown  # drawn inline instead
 
 
 def test_the_pages_make_no_request(runs: Path) -> None:

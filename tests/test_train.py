@@ -108,10 +108,9 @@ def test_the_run_directory_holds_every_artifact(tmp_path: Path) -> None:
     for name in (*artifacts, "gradients.json"):
         assert (folder / name).is_file(), name
     assert {p.name for p in (folder / "plots").iterdir()} == {
-        "losses.png",
-        "metrics.png",
-        "confusion-cross_entropy.png",
-        "gradients.png",
+        "curves.svg",
+        "confusion-cross_entropy.svg",
+        "gradients.svg",
     }
     spec = (folder / "spec.net").read_text()
     assert spec.startswith("# netspec run") and "--set width=8" in spec and "train blob" in spec

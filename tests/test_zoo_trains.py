@@ -34,7 +34,7 @@ def test_every_zoo_spec_trains_one_step_per_stage(
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     stages = {r["stage"].split(":")[0] for r in rows}
     assert stages == {s["name"] for s in manifest["stages"]}, "every stage ran and logged"
-    assert (run / "network.svg").exists() and (run / "plots" / "losses.png").exists()
+    assert (run / "network.svg").exists() and (run / "plots" / "curves.svg").exists()
     assert f"run:        {run}" in out
 
 

@@ -992,7 +992,7 @@ SCALARS: dict[str, ParamSpec] = {
             "grad_stats_every",
             "int",
             "the steps between measurements of each unit's gradient norm, update/weight ratio "
-            "and saturation (plots/gradients.png), a non-negative integer; 0 turns them off",
+            "and saturation (plots/gradients.svg), a non-negative integer; 0 turns them off",
             GRAD_STATS_EVERY,
             check=non_negative,
         ),

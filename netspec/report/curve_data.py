@@ -5,6 +5,7 @@ stages marked), or from several runs (one series per run, their supervised stage
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from netspec.report.compare import RunRecord
@@ -152,8 +153,24 @@ def _first_x(plot: Plot) -> float:
     return min((p[0] for s in plot.series for p in s.points), default=0.0)
 
 
+# The measures of gradients.json, as plots/gradients.svg draws them: (key, title, log axis).
+GRADIENT_MEASURES = (
+    ("grad_norm", "gradient norm per unit ||dL/dW||", True),
+    ("update_ratio", "update / weight per unit ||dW|| / ||W||", True),
+    ("saturation", "saturated or dead fraction of each unit's outputs", False),
+)
+
+
 def _gradient_plot(record: GradientRecord, stages: Any, last: float) -> Plot:
     """Each weighted unit's mean gradient norm per recorded epoch, at that epoch's row."""
+    return gradient_measure(record, "grad_norm", "gradient norm per unit", stages, last)
+
+
+def gradient_measure(
+    record: GradientRecord, measure: str, title: str, stages: Any, last: float, log: bool = False
+) -> Plot:
+    """One measure of each weighted unit per recorded epoch, at that epoch's row of the run
+    (units in the network's order, input first)."""
     series = tuple(
         Series(
             unit.label,
@@ -161,13 +178,25 @@ def _gradient_plot(record: GradientRecord, stages: Any, last: float) -> Plot:
                 tuple(
                     (float(e["row"]), float(v))
                     for e in record.epochs
-                    if (v := e["grad_norm"].get(unit.id)) is not None
+                    if (v := e[measure].get(unit.id)) is not None
                 ),
             ),
         )
         for unit in record.units
     )
-    return Plot("grad_norm", "gradient norm per unit", ALL_STAGES, series, stages, last)
+    return Plot(measure, title, ALL_STAGES, series, stages, last, log)
+
+
+def gradient_plots(record: GradientRecord, rows: Sequence[Row]) -> list[Plot]:
+    """plots/gradients.svg: the three measures, the norms and ratios on log axes (a deep
+    sigmoid network's vanishing gradients show as its lower units' lines far below the top's)."""
+    stages, last = stage_starts(rows), float(len(rows))
+    plots = [
+        gradient_measure(record, key, title, stages, last, log)
+        for key, title, log in GRADIENT_MEASURES
+    ]
+    plots[-1] = replace(plots[-1], ydomain=(-0.03, 1.03))  # a share: all of it in view
+    return plots
 
 
 def run_gradients(run: Any) -> GradientRecord | None:

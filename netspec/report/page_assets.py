@@ -2,6 +2,8 @@
 opens from file:// with no request: plain CSS, and plain JavaScript for the drawing's pan and
 zoom, its stage tabs and the links between source lines and the drawing's units."""
 
+from netspec.report.svg_curves import STYLE as PLOT_STYLE
+
 CSS = """
 :root { --ink: #222; --muted: #666; --rule: #ddd; --mark: #fff3b0; --accent: #1f77b4; }
 * { box-sizing: border-box; }
@@ -46,16 +48,7 @@ g.unit.highlight path, g.unit.highlight ellipse, g.unit.highlight polygon {
 #equations .eq-note { color: var(--muted); font-size: 12.5px; margin-left: 1.5em; }
 #equations .stage-rule { font-weight: 600; }
 #curves { display: flex; flex-wrap: wrap; gap: 12px; }
-svg.plot { background: #fff; border: 1px solid var(--rule); font: 11px system-ui, sans-serif; }
-svg.plot .plot-title { font-weight: 600; font-size: 12px; }
-svg.plot .axis { stroke: #444; }
-svg.plot .grid { stroke: #eee; }
-svg.plot .tick, svg.plot .legend { fill: #444; }
-svg.plot .axis-label { fill: var(--muted); }
-svg.plot .stage-mark { stroke: #999; stroke-dasharray: 4 3; }
-svg.plot .stage-name { fill: #777; font-size: 10px; }
-svg.plot path.series { stroke-width: 1.8; }
-svg.plot .legend-line { stroke-width: 2.5; }
+svg.plot { background: #fff; border: 1px solid var(--rule); }
 #pictures { display: flex; flex-wrap: wrap; gap: 12px; }
 figure { margin: 0; background: #fff; border: 1px solid var(--rule); padding: 6px;
          max-width: 100%; }
@@ -67,6 +60,7 @@ th, td { border: 1px solid var(--rule); padding: 3px 8px; text-align: left;
 #manifest pre { white-space: pre-wrap; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 """
+CSS += PLOT_STYLE  # the curves look as they do in the run folder's plots/*.svg
 
 SCRIPT = """
 (function () {

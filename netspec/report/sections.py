@@ -23,7 +23,7 @@ from netspec.views.equations import listing
 LINKED = (Role.INPUT, Role.UNIT, Role.LOSS)  # what a source line links to (outputs: its unit)
 NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>')
 # The run's curve images, which the page draws itself as inline SVG.
-CURVE_IMAGES = frozenset({"losses.png", "metrics.png", "gradients.png"})
+CURVE_IMAGES = frozenset({"curves.svg", "gradients.svg"})  # the page draws these inline
 CAPTIONS = {
     "confusion": "confusion matrix of head {} on the test split (rows: true class)",
     "filters": "filters of {}: each hidden unit's weights onto the input",
@@ -193,29 +193,36 @@ def _stage_line(line: str) -> str:
 
 
 def pictures_html(run: Path) -> str:
-    """`<div id="pictures">`: the run's plots/*.png (but the curves, drawn inline) as data
-    URIs, each in a `<figure>` with what it shows as caption."""
-    files = sorted(p for p in (run / "plots").glob("*.png") if p.name not in CURVE_IMAGES)
+    """`<div id="pictures">`: the run's plots/*.png and *.svg (but the curves, drawn inline) as
+    data URIs, each in a `<figure>` with what it shows as caption."""
+    files = sorted(
+        p
+        for p in (run / "plots").glob("*")
+        if p.suffix in MEDIA_TYPES and p.name not in CURVE_IMAGES
+    )
     figures = []
     for path in files:
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         figures.append(
             f'<figure><img class="picture" alt="{escape(path.stem)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{escape(caption(path.name))}'
-            "</figcaption></figure>"
+            f'src="data:{MEDIA_TYPES[path.suffix]};base64,{data}"><figcaption>'
+            f"{escape(caption(path.name))}</figcaption></figure>"
         )
     if not figures:
         figures.append('<p class="empty">this run has no pictures</p>')
     return '<div id="pictures">' + "".join(figures) + "</div>"
 
 
+MEDIA_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
+
+
 def caption(name: str) -> str:
     """What a run's picture shows, from its file name.
 
-    >>> caption("confusion-y.png")
+    >>> caption("confusion-y.svg")
     'confusion matrix of head y on the test split (rows: true class)'
     """
-    stem = name.removesuffix(".png")
+    stem = name.rsplit(".", 1)[0]
     kind, _, what = stem.partition("-")
     return CAPTIONS[kind].format(what) if kind in CAPTIONS else stem
 

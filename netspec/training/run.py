@@ -31,7 +31,8 @@ from netspec.diagnostics.failure import Failure
 from netspec.plan.plans import StagePlan, TrainPlan
 from netspec.plan.resources import host_available_bytes, refuse_unaffordable
 from netspec.report.concept_plots import write_concept_plots
-from netspec.report.plots import write_drawing, write_plots
+from netspec.report.plots import write_drawing
+from netspec.report.run_curves import write_plots
 from netspec.training import runs
 from netspec.training.distributed import shared
 from netspec.training.metrics import Evaluation, HeadSpec
@@ -393,7 +394,7 @@ def _finish(session: Session, compiled: Compiled, status: str) -> TrainResult:
     drawing = None
     if status == "done" and session.main:
         if session.options.plots:
-            plots = write_plots(run, rows, session.heads, _confusions(session, final))
+            plots = write_plots(run, rows, _confusions(session, final))
             plots += write_concept_plots(run, session)  # filters, templates, maps...
             plots += sorted((run / "plots").glob("samples-*.png"))  # written as stages ended
         if session.options.drawing:

@@ -53,8 +53,9 @@ class RecordedUnit:
 
 @dataclass(frozen=True)
 class GradientRecord:
-    """The statistics of one run: per recorded epoch (of the supervised stages, numbered from 1
-    as on plots/gradients.png), each measure's mean per unit (None where it had none)."""
+    """The statistics of one run: per recorded epoch of the supervised stages (numbered from 1,
+    as `--epoch N` counts them; each also names its row of metrics.jsonl, where
+    plots/gradients.svg draws it), each measure's mean per unit (None where it had none)."""
 
     network: str
     every: int  # measured every this many steps (and on each epoch's first)
