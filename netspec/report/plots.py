@@ -1,6 +1,6 @@
-"""What the matplotlib figures of `netspec compare` share (the Agg backend, fixed margins, the
-stages marked and named on an epoch axis), the network's drawing written into a run folder, and
-optional TensorBoard logs. A run's own curves are SVG, drawn without matplotlib
+"""What the matplotlib figures of `netspec compare` share (the Agg backend, the stages marked and
+named on an epoch axis), the network's drawing written into a run folder, and optional
+TensorBoard logs. A run's own curves are SVG, drawn without matplotlib
 (report/run_curves.py)."""
 
 from __future__ import annotations
