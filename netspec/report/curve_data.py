@@ -153,11 +153,12 @@ def _first_x(plot: Plot) -> float:
     return min((p[0] for s in plot.series for p in s.points), default=0.0)
 
 
-# The measures of gradients.json, as plots/gradients.svg draws them: (key, title, log axis).
-GRADIENT_MEASURES = (
-    ("grad_norm", "gradient norm per unit ||dL/dW||", True),
-    ("update_ratio", "update / weight per unit ||dW|| / ||W||", True),
-    ("saturation", "saturated or dead fraction of each unit's outputs", False),
+# The measures of gradients.json, as plots/gradients.svg draws them: (key, title, log axis,
+# fixed y interval: a share is shown whole).
+GRADIENT_MEASURES: tuple[tuple[str, str, bool, tuple[float, float] | None], ...] = (
+    ("grad_norm", "gradient norm per unit ||dL/dW||", True, None),
+    ("update_ratio", "update / weight per unit ||dW|| / ||W||", True, None),
+    ("saturation", "saturated or dead fraction of each unit's outputs", False, (-0.03, 1.03)),
 )
 
 
@@ -191,12 +192,10 @@ def gradient_plots(record: GradientRecord, rows: Sequence[Row]) -> list[Plot]:
     """plots/gradients.svg: the three measures, the norms and ratios on log axes (a deep
     sigmoid network's vanishing gradients show as its lower units' lines far below the top's)."""
     stages, last = stage_starts(rows), float(len(rows))
-    plots = [
-        gradient_measure(record, key, title, stages, last, log)
-        for key, title, log in GRADIENT_MEASURES
+    return [
+        replace(gradient_measure(record, key, title, stages, last, log), ydomain=ydomain)
+        for key, title, log, ydomain in GRADIENT_MEASURES
     ]
-    plots[-1] = replace(plots[-1], ydomain=(-0.03, 1.03))  # a share: all of it in view
-    return plots
 
 
 def run_gradients(run: Any) -> GradientRecord | None:

@@ -23,7 +23,7 @@ from netspec.views.equations import listing
 LINKED = (Role.INPUT, Role.UNIT, Role.LOSS)  # what a source line links to (outputs: its unit)
 NODE = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>')
 # The run's curve images, which the page draws itself as inline SVG.
-CURVE_IMAGES = frozenset({"curves.svg", "gradients.svg"})  # the page draws these inline
+CURVE_IMAGES = frozenset({"curves.svg", "gradients.svg"})
 CAPTIONS = {
     "confusion": "confusion matrix of head {} on the test split (rows: true class)",
     "filters": "filters of {}: each hidden unit's weights onto the input",
